@@ -1,0 +1,261 @@
+"""The command table both front ends share.
+
+Each command names its options; a handler takes the services, who is calling in which
+group, and the parsed options, and returns replies. Front ends only parse input into these
+options and render the replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.errors import InvalidInput
+from bot.replies import Reply, Text
+from bot.services import groups, members, rotation
+from bot.services.calendar import local_today
+from bot.services.context import Actor, Services
+from db.models import Group
+
+
+@dataclass(frozen=True)
+class UserRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Call:
+    group_id: int
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    kind: str = "str"  # str | int | bool | date | user | channel
+    required: bool = False
+
+
+Handler = Callable[[Services, Call, dict[str, Any]], Reply]
+
+
+@dataclass(frozen=True)
+class Command:
+    path: tuple[str, ...]
+    options: tuple[Option, ...]
+    handler: Handler
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+
+@contextmanager
+def _unit(svc: Services, call: Call) -> Iterator[tuple[Session, Group, datetime]]:
+    with svc.transaction() as session:
+        group = groups.get_group(session, call.group_id)
+        now = svc.clock.now()
+        groups.ensure_user(session, call.actor.user_id, call.actor.name, now)
+        yield session, group, now
+
+
+def _date(opts: dict[str, Any], key: str, group: Group, now: datetime) -> date | None:
+    value = opts.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    return groups.parse_date(str(value), local_today(group, now))
+
+
+# --- members -------------------------------------------------------------------------
+
+
+def member_join(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return members.join(s, group, call.actor, now)
+
+
+def member_leave(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return members.leave(s, group, call.actor, now)
+
+
+def member_list(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return members.listing(s, group, now)
+
+
+def member_add(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    user: UserRef = opts["user"]
+    with _unit(svc, call) as (s, group, now):
+        return members.add(s, group, call.actor, user.id, user.name, now)
+
+
+def member_remove(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    user: UserRef = opts["user"]
+    with _unit(svc, call) as (s, group, now):
+        return members.remove(s, group, call.actor, user.id, now)
+
+
+# --- rotation ------------------------------------------------------------------------
+
+
+def mod_today(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return rotation.today_reply(s, group, now)
+
+
+def mod_schedule(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return rotation.schedule_reply(s, group, now, opts.get("days"))
+
+
+def mod_swap(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    other: UserRef = opts["with"]
+    member: UserRef | None = opts.get("member")
+    with _unit(svc, call) as (s, group, now):
+        if member is not None:
+            groups.ensure_user(s, member.id, member.name, now)
+        return rotation.request_swap(
+            s,
+            group,
+            call.actor,
+            other.id,
+            now,
+            member_user_id=member.id if member else None,
+            force=bool(opts.get("force")),
+        )
+
+
+def mod_accept(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return rotation.answer_swap(s, group, call.actor, opts["id"], True, now)
+
+
+def mod_decline(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return rotation.answer_swap(s, group, call.actor, opts["id"], False, now)
+
+
+def mod_skip(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return rotation.skip(s, group, call.actor, now)
+
+
+def away(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        start = _date(opts, "from", group, now)
+        end = _date(opts, "to", group, now)
+        if opts.get("cancel"):
+            return rotation.cancel_away(s, group, call.actor, now, on=start)
+        if start is None and end is None:
+            return rotation.list_away(s, group, call.actor, now)
+        if start is None:
+            raise InvalidInput("error.away_needs_from")
+        return rotation.set_away(s, group, call.actor, start, end or start, now)
+
+
+# --- schedule ------------------------------------------------------------------------
+
+
+def schedule_show(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        reply = groups.schedule_reply(group)
+        for day_off in groups.upcoming_days_off(s, group, local_today(group, now))[:10]:
+            reply.lines.append(
+                Text("schedule.day_off_line", {"day": day_off.day, "reason": day_off.reason or "-"})
+            )
+        return reply
+
+
+def schedule_set(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    channel: ChannelRef | None = opts.get("channel")
+    change = groups.ScheduleChange(
+        channel_id=channel.id if channel else None,
+        channel_name=channel.name if channel else None,
+        timezone=opts.get("timezone"),
+        study_days=opts.get("days"),
+        review_time=opts.get("review_time"),
+        deadline=opts.get("deadline"),
+        locale=opts.get("locale"),
+        holidays=opts.get("holidays"),
+    )
+    with _unit(svc, call) as (s, group, _now):
+        return groups.set_schedule(s, group, call.actor, change)
+
+
+def schedule_dayoff(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        day = _date(opts, "date", group, now)
+        if day is None:
+            raise InvalidInput("error.bad_date", value="")
+        return groups.set_day_off(
+            s,
+            group,
+            call.actor,
+            day,
+            now,
+            reason=opts.get("reason"),
+            cancel=bool(opts.get("cancel")),
+        )
+
+
+def _cmd(path: str, handler: Handler, *options: Option) -> Command:
+    return Command(tuple(path.split()), options, handler)
+
+
+COMMANDS: dict[tuple[str, ...], Command] = {
+    c.path: c
+    for c in (
+        _cmd("member join", member_join),
+        _cmd("member leave", member_leave),
+        _cmd("member list", member_list),
+        _cmd("member add", member_add, Option("user", "user", True)),
+        _cmd("member remove", member_remove, Option("user", "user", True)),
+        _cmd("mod today", mod_today),
+        _cmd("mod schedule", mod_schedule, Option("days", "int")),
+        _cmd(
+            "mod swap",
+            mod_swap,
+            Option("with", "user", True),
+            Option("member", "user"),
+            Option("force", "bool"),
+        ),
+        _cmd("mod accept", mod_accept, Option("id", "int", True)),
+        _cmd("mod decline", mod_decline, Option("id", "int", True)),
+        _cmd("mod skip", mod_skip),
+        _cmd("away", away, Option("from", "date"), Option("to", "date"), Option("cancel", "bool")),
+        _cmd("schedule show", schedule_show),
+        _cmd(
+            "schedule set",
+            schedule_set,
+            Option("channel", "channel"),
+            Option("timezone"),
+            Option("days"),
+            Option("review_time"),
+            Option("deadline"),
+            Option("locale"),
+            Option("holidays", "bool"),
+        ),
+        _cmd(
+            "schedule dayoff",
+            schedule_dayoff,
+            Option("date", "date", True),
+            Option("reason"),
+            Option("cancel", "bool"),
+        ),
+    )
+}

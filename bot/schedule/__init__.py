@@ -1,0 +1,1 @@
+"""When duties fall due, and the wiring that runs them (APScheduler, start-up catch-up)."""

@@ -1,0 +1,44 @@
+"""Pure timing: when each duty of each group falls due, in UTC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.services.calendar import zone
+from bot.services.duties import DUTIES
+from db.models import Group
+
+
+@dataclass(frozen=True, order=True)
+class DueDuty:
+    due_at: datetime  # aware UTC
+    group_id: int
+    duty: str
+    local_date: date
+
+
+def due_at(group: Group, duty: str, local_date: date) -> datetime:
+    local = datetime.combine(local_date, DUTIES[duty].time_of(group), tzinfo=zone(group))
+    return local.astimezone(UTC)
+
+
+def due_between(session: Session, after: datetime, until: datetime) -> list[DueDuty]:
+    """Every duty instance with ``after < due_at <= until``, in due order."""
+    found: list[DueDuty] = []
+    for group in session.scalars(select(Group).order_by(Group.id)):
+        tz = zone(group)
+        first = after.astimezone(tz).date() - timedelta(days=1)
+        last = until.astimezone(tz).date() + timedelta(days=1)
+        day = first
+        while day <= last:
+            for name in DUTIES:
+                when = due_at(group, name, day)
+                if after < when <= until:
+                    found.append(DueDuty(when, group.id, name, day))
+            day += timedelta(days=1)
+    found.sort()
+    return found

@@ -1,0 +1,43 @@
+"""Running duties: one transaction per duty instance, and the start-up catch-up."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from bot.schedule.planner import DueDuty, due_between
+from bot.services.context import Services
+from bot.services.duties import DUTIES
+from bot.services.groups import get_group
+
+log = logging.getLogger(__name__)
+
+
+def run_duty(services: Services, group_id: int, duty: str, local_date: date) -> bool:
+    """Run one duty instance in its own transaction. True when it posted."""
+    with services.transaction() as session:
+        group = get_group(session, group_id)
+        return DUTIES[duty].run(session, group, local_date, services.clock.now())
+
+
+def run_due(services: Services, after: datetime, until: datetime) -> list[DueDuty]:
+    """Run every duty that fell due in (after, until]; returns those that posted."""
+    with services.session_factory() as session:
+        due = due_between(session, after, until)
+    posted = []
+    for item in due:
+        try:
+            if run_duty(services, item.group_id, item.duty, item.local_date):
+                posted.append(item)
+        except Exception:  # one group's failure must not stop the others
+            log.exception(
+                "duty %s for group %s on %s failed", item.duty, item.group_id, item.local_date
+            )
+    return posted
+
+
+def reconcile(services: Services) -> list[DueDuty]:
+    """At start-up: run what fell due while we were down, within the grace window."""
+    now = services.clock.now()
+    grace = timedelta(hours=services.settings.reconcile_grace_hours)
+    return run_due(services, now - grace, now)

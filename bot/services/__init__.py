@@ -1,0 +1,1 @@
+"""Transport-agnostic domain services. Nothing here imports discord."""

@@ -1,0 +1,294 @@
+"""Group set-up: channel, timezone, study days, times, locale, holidays, days off."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.replies import Reply, Text, Visibility
+from bot.services.calendar import StudyCalendar, local_today
+from bot.services.context import Actor
+from bot.services.permissions import require_admin
+from db.models import DayOff, Group, User
+
+DEFAULT_STUDY_DAYS = "1,2,3,4,5"
+DEFAULT_REVIEW_TIME = time(9, 30)
+DEFAULT_PROBLEM_DEADLINE = time(19, 0)
+
+_DAY_NAMES = {
+    "mon": 1,
+    "tue": 2,
+    "wed": 3,
+    "thu": 4,
+    "fri": 5,
+    "sat": 6,
+    "sun": 7,
+    "월": 1,
+    "화": 2,
+    "수": 3,
+    "목": 4,
+    "금": 5,
+    "토": 6,
+    "일": 7,
+}
+
+
+def get_group(session: Session, group_id: int) -> Group:
+    group = session.get(Group, group_id)
+    if group is None:
+        raise NotFound("error.group_missing")
+    return group
+
+
+def find_group_by_guild(session: Session, guild_id: int) -> Group | None:
+    return session.scalar(select(Group).where(Group.guild_id == guild_id))
+
+
+def get_or_create_group(
+    session: Session,
+    *,
+    guild_id: int,
+    now: datetime,
+    settings: Settings,
+    channel_id: int | None = None,
+    channel_name: str | None = None,
+    locale: str | None = None,
+) -> Group:
+    """The guild's group, created with the default schedule on first use."""
+    group = find_group_by_guild(session, guild_id)
+    if group is not None:
+        return group
+    group = Group(
+        guild_id=guild_id,
+        channel_id=channel_id,
+        channel_name=channel_name,
+        timezone=settings.default_timezone,
+        study_days=DEFAULT_STUDY_DAYS,
+        review_time=DEFAULT_REVIEW_TIME,
+        problem_deadline=DEFAULT_PROBLEM_DEADLINE,
+        locale=locale or settings.default_locale,
+        skip_holidays=True,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(group)
+    except IntegrityError:  # another process created it first
+        group = find_group_by_guild(session, guild_id)
+        assert group is not None
+    return group
+
+
+def ensure_user(session: Session, user_id: int, name: str, now: datetime) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        user = User(id=user_id, name=name[:100], created_at=now)
+        session.add(user)
+        session.flush()
+    elif name and user.name != name[:100]:
+        user.name = name[:100]
+    return user
+
+
+# --- parsing of admin input ----------------------------------------------------------
+
+
+def parse_time(text: str) -> time:
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise InvalidInput("error.bad_time", value=text)
+    return time(int(match[1]), int(match[2]))
+
+
+def parse_study_days(text: str) -> str:
+    """'mon-fri', 'mon,wed,fri', '월화수목금', '1,2,3' → '1,2,3,4,5'."""
+    cleaned = text.strip().lower().replace(" ", "")
+    days: set[int] = set()
+    range_match = re.fullmatch(r"([a-z]{3}|[월화수목금토일])-([a-z]{3}|[월화수목금토일])", cleaned)
+    if range_match and range_match[1] in _DAY_NAMES and range_match[2] in _DAY_NAMES:
+        lo, hi = _DAY_NAMES[range_match[1]], _DAY_NAMES[range_match[2]]
+        if lo > hi:
+            raise InvalidInput("error.bad_days", value=text)
+        days = set(range(lo, hi + 1))
+    else:
+        tokens = [t for t in re.split(r",", cleaned) if t]
+        if len(tokens) == 1 and all(ch in _DAY_NAMES for ch in tokens[0]):
+            tokens = list(tokens[0])  # Korean run like 월화수목금
+        for token in tokens:
+            if token in _DAY_NAMES:
+                days.add(_DAY_NAMES[token])
+            elif token.isdigit() and 1 <= int(token) <= 7:
+                days.add(int(token))
+            else:
+                raise InvalidInput("error.bad_days", value=text)
+    if not days:
+        raise InvalidInput("error.bad_days", value=text)
+    return ",".join(str(d) for d in sorted(days))
+
+
+def parse_timezone(text: str) -> str:
+    try:
+        ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("error.bad_timezone", value=text) from None
+    return text.strip()
+
+
+def parse_locale(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("ko", "en"):
+        raise InvalidInput("error.bad_locale", value=text)
+    return value
+
+
+def parse_bool(text: str | bool) -> bool:
+    if isinstance(text, bool):
+        return text
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1", "예", "켬"):
+        return True
+    if value in ("off", "no", "false", "0", "아니오", "끔"):
+        return False
+    raise InvalidInput("error.bad_bool", value=text)
+
+
+def day_names(study_days: str) -> list[Text]:
+    return [Text(f"weekday.{d}") for d in study_days.split(",") if d]
+
+
+# --- commands ------------------------------------------------------------------------
+
+
+def schedule_reply(group: Group) -> Reply:
+    return Reply(
+        key="schedule.show",
+        params={
+            "channel": group.channel_name or "-",
+            "timezone": group.timezone,
+            "days": day_names(group.study_days),
+            "review_time": group.review_time,
+            "deadline": group.problem_deadline,
+            "locale": group.locale,
+            "holidays": Text("common.on" if group.skip_holidays else "common.off"),
+        },
+        visibility=Visibility.PRIVATE,
+    )
+
+
+@dataclass
+class ScheduleChange:
+    channel_id: int | None = None
+    channel_name: str | None = None
+    timezone: str | None = None
+    study_days: str | None = None
+    review_time: str | None = None
+    deadline: str | None = None
+    locale: str | None = None
+    holidays: str | bool | None = None
+
+
+def set_schedule(session: Session, group: Group, actor: Actor, change: ScheduleChange) -> Reply:
+    """Validate every field first, then apply them together (all or nothing)."""
+    require_admin(session, group, actor)
+    values: dict[str, object] = {}
+    if change.timezone is not None:
+        values["timezone"] = parse_timezone(change.timezone)
+    if change.study_days is not None:
+        values["study_days"] = parse_study_days(change.study_days)
+    if change.review_time is not None:
+        values["review_time"] = parse_time(change.review_time)
+    if change.deadline is not None:
+        values["problem_deadline"] = parse_time(change.deadline)
+    if change.locale is not None:
+        values["locale"] = parse_locale(change.locale)
+    if change.holidays is not None:
+        values["skip_holidays"] = parse_bool(change.holidays)
+    if change.channel_id is not None:
+        values["channel_id"] = change.channel_id
+        values["channel_name"] = change.channel_name
+    if not values:
+        raise InvalidInput("error.nothing_to_change")
+    for key, value in values.items():
+        setattr(group, key, value)
+    session.flush()
+    reply = schedule_reply(group)
+    reply.key = "schedule.updated"
+    return reply
+
+
+def set_day_off(
+    session: Session,
+    group: Group,
+    actor: Actor,
+    day: date,
+    now: datetime,
+    reason: str | None = None,
+    cancel: bool = False,
+) -> Reply:
+    require_admin(session, group, actor)
+    existing = session.scalar(select(DayOff).where(DayOff.group_id == group.id, DayOff.day == day))
+    if cancel:
+        if existing is None:
+            raise NotFound("error.day_off_missing", day=day)
+        session.delete(existing)
+        return Reply.public("schedule.day_off_cancelled", day=day)
+    if existing is not None:
+        raise Conflict("error.day_off_exists", day=day)
+    if day < local_today(group, now):
+        raise InvalidInput("error.date_in_past", day=day)
+    session.add(DayOff(group_id=group.id, day=day, reason=(reason or "")[:200] or None))
+    session.flush()
+    return Reply.public("schedule.day_off_added", day=day, reason=reason or "-")
+
+
+def upcoming_days_off(session: Session, group: Group, today: date) -> list[DayOff]:
+    return list(
+        session.scalars(
+            select(DayOff)
+            .where(DayOff.group_id == group.id, DayOff.day >= today)
+            .order_by(DayOff.day)
+        )
+    )
+
+
+__all__ = [
+    "ScheduleChange",
+    "StudyCalendar",
+    "ensure_user",
+    "get_group",
+    "get_or_create_group",
+    "schedule_reply",
+    "set_day_off",
+    "set_schedule",
+]
+
+
+_RELATIVE_DAYS = {"today": 0, "오늘": 0, "tomorrow": 1, "내일": 1, "모레": 2}
+
+
+def parse_date(text: str, today: date) -> date:
+    """'2026-12-01', '12-01', '12/1', 'today', 'tomorrow', '오늘', '내일', '모레'."""
+    value = text.strip().lower()
+    if value in _RELATIVE_DAYS:
+        return date.fromordinal(today.toordinal() + _RELATIVE_DAYS[value])
+    try:
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value)
+        if match:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        match = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})", value)
+        if match:  # month-day: the next such date from today
+            candidate = date(today.year, int(match[1]), int(match[2]))
+            if candidate < today:
+                candidate = date(today.year + 1, int(match[1]), int(match[2]))
+            return candidate
+    except ValueError:
+        pass
+    raise InvalidInput("error.bad_date", value=text)

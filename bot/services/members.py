@@ -1,0 +1,137 @@
+"""Joining, leaving and listing members. Leaving keeps the row and its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.errors import Conflict, NotFound
+from bot.replies import Mention, Reply, Text
+from bot.services.calendar import local_today
+from bot.services.context import Actor
+from bot.services.groups import ensure_user
+from bot.services.permissions import active_member, require_admin
+from db.models import Away, Group, Member, ModAssignment, SwapRequest, User
+
+
+def active_members(session: Session, group: Group) -> list[Member]:
+    """Active members in their stable rotation order."""
+    return list(
+        session.scalars(
+            select(Member)
+            .where(Member.group_id == group.id, Member.active.is_(True))
+            .order_by(Member.position, Member.id)
+        )
+    )
+
+
+def mention(session: Session, member: Member) -> Mention:
+    user = session.get(User, member.user_id)
+    return Mention(member.user_id, user.name if user else str(member.user_id))
+
+
+def _add(session: Session, group: Group, user_id: int, name: str, now: datetime) -> Member:
+    ensure_user(session, user_id, name, now)
+    member = session.scalar(
+        select(Member).where(Member.group_id == group.id, Member.user_id == user_id)
+    )
+    if member is not None:
+        if member.active:
+            raise Conflict("error.already_member", name=name)
+        member.active = True
+        member.left_at = None
+        member.joined_at = now
+        return member
+    highest = session.scalar(select(func.max(Member.position)).where(Member.group_id == group.id))
+    member = Member(
+        group_id=group.id,
+        user_id=user_id,
+        position=(highest or 0) + 1,
+        active=True,
+        joined_at=now,
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def _remove(session: Session, group: Group, member: Member, now: datetime) -> None:
+    """Deactivate; release the member's future pinned days and open swap requests."""
+    member.active = False
+    member.left_at = now
+    today = local_today(group, now)
+    session.execute(
+        delete(ModAssignment).where(
+            ModAssignment.group_id == group.id,
+            ModAssignment.member_id == member.id,
+            ModAssignment.day > today,
+        )
+    )
+    session.execute(
+        update(SwapRequest)
+        .where(
+            SwapRequest.status == "pending",
+            (SwapRequest.first_member_id == member.id)
+            | (SwapRequest.second_member_id == member.id),
+        )
+        .values(status="stale", resolved_at=now)
+    )
+
+
+def join(session: Session, group: Group, actor: Actor, now: datetime) -> Reply:
+    member = _add(session, group, actor.user_id, actor.name, now)
+    return Reply.public("member.joined", name=mention(session, member))
+
+
+def leave(session: Session, group: Group, actor: Actor, now: datetime) -> Reply:
+    member = active_member(session, group, actor.user_id)
+    if member is None:
+        raise NotFound("error.not_member")
+    _remove(session, group, member, now)
+    return Reply.public("member.left", name=mention(session, member))
+
+
+def add(
+    session: Session, group: Group, actor: Actor, user_id: int, name: str, now: datetime
+) -> Reply:
+    require_admin(session, group, actor)
+    member = _add(session, group, user_id, name, now)
+    return Reply.public("member.added", name=mention(session, member), by=actor.name)
+
+
+def remove(session: Session, group: Group, actor: Actor, user_id: int, now: datetime) -> Reply:
+    require_admin(session, group, actor)
+    member = active_member(session, group, user_id)
+    if member is None:
+        raise NotFound("error.member_missing")
+    _remove(session, group, member, now)
+    return Reply.public("member.removed", name=mention(session, member), by=actor.name)
+
+
+def listing(session: Session, group: Group, now: datetime) -> Reply:
+    members = active_members(session, group)
+    if not members:
+        return Reply.private("member.list_empty")
+    today = local_today(group, now)
+    away_ids = set(
+        session.scalars(
+            select(Away.member_id).where(
+                Away.member_id.in_([m.id for m in members]),
+                Away.cancelled_at.is_(None),
+                Away.start <= today,
+                Away.end >= today,
+            )
+        )
+    )
+    lines = [
+        Text(
+            "member.list_line_away" if m.id in away_ids else "member.list_line",
+            {"n": i, "name": mention(session, m), "since": local_today(group, m.joined_at)},
+        )
+        for i, m in enumerate(members, start=1)
+    ]
+    reply = Reply.private("member.list", count=len(members))
+    reply.lines = lines
+    return reply

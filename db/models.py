@@ -1,0 +1,169 @@
+"""Typed SQLAlchemy models. Discord ids are BIGINT; times are aware UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Group(Base):
+    """A study group: one per Discord server (the console uses guild id 0)."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel_name: Mapped[str | None] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    study_days: Mapped[str] = mapped_column(String(20))  # ISO weekdays "1,2,3,4,5"
+    review_time: Mapped[time] = mapped_column(Time)
+    problem_deadline: Mapped[time] = mapped_column(Time)
+    locale: Mapped[str] = mapped_column(String(5))
+    skip_holidays: Mapped[bool] = mapped_column(Boolean, default=True)
+    admin_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A person, keyed by Discord user id (console users get small ids)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GroupAdmin(Base):
+    """An explicitly granted admin (besides Manage Server or the admin role)."""
+
+    __tablename__ = "group_admins"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class Member(Base):
+    """A user's membership of a group; leaving keeps the row (and history)."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    position: Mapped[int] = mapped_column(Integer)  # stable rotation order
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Away(Base):
+    """A member's declared absence, inclusive of both dates."""
+
+    __tablename__ = "away_periods"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DayOff(Base):
+    __tablename__ = "days_off"
+    __table_args__ = (UniqueConstraint("group_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class ModAssignment(Base):
+    """Who moderates a study day. Past and today's rows are history; future rows are pins."""
+
+    __tablename__ = "mod_assignments"
+    __table_args__ = (UniqueConstraint("group_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    day: Mapped[date] = mapped_column(Date)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    source: Mapped[str] = mapped_column(String(20))  # rotation | swap | skip
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SwapRequest(Base):
+    __tablename__ = "swap_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    first_member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    second_member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    first_day: Mapped[date] = mapped_column(Date)
+    second_day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # pending|accepted|declined|forced|stale
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DutyRun(Base):
+    """The claim that a daily duty ran for (group, duty, local date): at most one row."""
+
+    __tablename__ = "duty_runs"
+    __table_args__ = (UniqueConstraint("group_id", "duty", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    duty: Mapped[str] = mapped_column(String(40))
+    local_date: Mapped[date] = mapped_column(Date)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(20))  # posted | skipped
+
+
+class OutboxMessage(Base):
+    """A post committed with the state change that caused it; front ends deliver it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
