@@ -7,13 +7,14 @@ import logging
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Core
+from bot.services import catalogue
 from bot.services.context import Services
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade
 
 
 def build_core(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Core:
-    """Engine, sessions, clock and services for one process."""
+    """Engine, sessions, clock and services for one process (migrated and seeded)."""
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -22,6 +23,9 @@ def build_core(settings: Settings, clock: Clock | None = None, migrate: bool = T
         clock=clock or SystemClock(),
         settings=settings,
     )
+    if migrate:
+        with services.transaction() as session:
+            catalogue.seed(session, services.clock.now())
     return Core(services)
 
 

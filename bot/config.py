@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     )
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
+    programmers_base_url: str = "https://school.programmers.co.kr"
+    programmers_page_delay: float = Field(default=5.0, ge=0)
+    programmers_timeout: float = Field(default=10.0, gt=0)
+    programmers_retries: int = Field(default=3, ge=0, le=10)
 
     @field_validator("default_locale")
     @classmethod

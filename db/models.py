@@ -167,3 +167,18 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Problem(Base):
+    """A Programmers problem, keyed by the site's id (ids are never reused)."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(String(200))
+    level: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # algorithm | sql
+    part_title: Mapped[str | None] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(20))  # seed | sync
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
