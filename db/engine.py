@@ -14,15 +14,27 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling only emits BEGIN before the first write, so a
+    # SAVEPOINT opened before any write starts the transaction and its RELEASE commits it
+    # (a duty's claim would outlive a crash later in the same unit of work). Turn it off
+    # and let SQLAlchemy's "begin" event open every transaction instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front: a second writer waits (busy_timeout) instead
+    # of failing when its read snapshot cannot be upgraded to a write.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -51,6 +51,7 @@ class Group(Base):
     locale: Mapped[str] = mapped_column(String(5))
     skip_holidays: Mapped[bool] = mapped_column(Boolean, default=True)
     admin_role_id: Mapped[int | None] = mapped_column(BigInteger)
+    problem_reminder_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -182,3 +183,49 @@ class Problem(Base):
     origin: Mapped[str] = mapped_column(String(20))  # seed | sync
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProblemPick(Base):
+    """The problem a group reviews on a study day (picked by the moderator or the bot)."""
+
+    __tablename__ = "problem_picks"
+    __table_args__ = (UniqueConstraint("group_id", "for_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    for_date: Mapped[date] = mapped_column(Date)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"))
+    picked_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    auto: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProblemPickEvent(Base):
+    """Audit log of picks: pick, repick, auto, reroll."""
+
+    __tablename__ = "problem_pick_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    for_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    old_problem_id: Mapped[int | None] = mapped_column(BigInteger)
+    new_problem_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProblemSolve(Base):
+    """A member's report that they solved a problem (no public API exists to check)."""
+
+    __tablename__ = "problem_solves"
+    __table_args__ = (UniqueConstraint("group_id", "problem_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    link: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

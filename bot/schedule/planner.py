@@ -27,7 +27,8 @@ def due_at(group: Group, duty: str, local_date: date) -> datetime:
 
 
 def due_between(session: Session, after: datetime, until: datetime) -> list[DueDuty]:
-    """Every duty instance with ``after < due_at <= until``, in due order."""
+    """Every duty instance with ``after < due_at <= until`` (and not before its group was
+    created), in due order."""
     found: list[DueDuty] = []
     for group in session.scalars(select(Group).order_by(Group.id)):
         tz = zone(group)
@@ -37,7 +38,8 @@ def due_between(session: Session, after: datetime, until: datetime) -> list[DueD
         while day <= last:
             for name in DUTIES:
                 when = due_at(group, name, day)
-                if after < when <= until:
+                # A duty that fell due before the group existed was never missed.
+                if after < when <= until and when >= group.created_at:
                     found.append(DueDuty(when, group.id, name, day))
             day += timedelta(days=1)
     found.sort()

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.replies import Action, Reply, Text, Visibility
+from bot.replies import Action, Mention, Reply, Text, Visibility
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
 from bot.services.members import active_members, mention
@@ -278,7 +278,8 @@ def request_swap(
     session.add(request)
     session.flush()
     if force:
-        _apply_swap(session, group, request, now)
+        if not _apply_swap(session, group, request, now):
+            raise Conflict("error.swap_stale")
         request.status = "forced"
         request.resolved_at = now
         return Reply.public(
@@ -307,8 +308,10 @@ def request_swap(
     )
 
 
-def _apply_swap(session: Session, group: Group, request: SwapRequest, now: datetime) -> None:
-    """Fix the projection up to the later day, then exchange the two days."""
+def _apply_swap(session: Session, group: Group, request: SwapRequest, now: datetime) -> bool:
+    """Fix the projection up to the later day, then exchange the two days.
+
+    False (and nothing written) when the schedule no longer matches the request."""
     start = _swap_start(session, group, now)
     last_day = max(request.first_day, request.second_day)
     calendar = StudyCalendar(session, group)
@@ -319,9 +322,7 @@ def _apply_swap(session: Session, group: Group, request: SwapRequest, now: datet
         plan.get(request.first_day) != request.first_member_id
         or plan.get(request.second_day) != request.second_member_id
     ):
-        request.status = "stale"
-        request.resolved_at = now
-        raise Conflict("error.swap_stale")
+        return False
     plan[request.first_day] = request.second_member_id
     plan[request.second_day] = request.first_member_id
     existing = {
@@ -351,6 +352,7 @@ def _apply_swap(session: Session, group: Group, request: SwapRequest, now: datet
             row.member_id = member_id
             row.source = source
     session.flush()
+    return True
 
 
 def _pending_request(session: Session, group: Group, request_id: int) -> SwapRequest:
@@ -360,6 +362,48 @@ def _pending_request(session: Session, group: Group, request_id: int) -> SwapReq
     if request.status != "pending":
         raise Conflict("error.swap_closed", id=request_id)
     return request
+
+
+@dataclass(frozen=True)
+class PendingSwap:
+    id: int
+    first: Mention
+    first_day: date
+    second: Mention
+    second_day: date
+
+
+def pending_swaps(session: Session, group: Group, limit: int = 25) -> list[PendingSwap]:
+    """The group's open swap requests, newest first (for pickers such as autocomplete)."""
+    rows = session.scalars(
+        select(SwapRequest)
+        .where(SwapRequest.group_id == group.id, SwapRequest.status == "pending")
+        .order_by(SwapRequest.id.desc())
+        .limit(limit)
+    ).all()
+    found = []
+    for row in rows:
+        first = session.get(Member, row.first_member_id)
+        second = session.get(Member, row.second_member_id)
+        assert first is not None and second is not None
+        found.append(
+            PendingSwap(
+                row.id,
+                mention(session, first),
+                row.first_day,
+                mention(session, second),
+                row.second_day,
+            )
+        )
+    return found
+
+
+def _close_stale(request: SwapRequest, now: datetime) -> Reply:
+    """Close a request the schedule has moved past. A reply, not an error, so the
+    closing is committed (an error would roll it back and leave the request pending)."""
+    request.status = "stale"
+    request.resolved_at = now
+    return Reply.private("error.swap_stale")
 
 
 def answer_swap(
@@ -376,16 +420,15 @@ def answer_swap(
     if actor.user_id not in deciders and not is_admin(session, group, actor):
         raise PermissionDenied("error.swap_not_yours")
     if min(request.first_day, request.second_day) < local_today(group, now):
-        request.status = "stale"
-        request.resolved_at = now
-        raise Conflict("error.swap_stale")
+        return _close_stale(request, now)
     if not accept:
         request.status = "declined"
         request.resolved_at = now
         return Reply.public(
             "mod.swap_declined", a=mention(session, first), b=mention(session, second)
         )
-    _apply_swap(session, group, request, now)
+    if not _apply_swap(session, group, request, now):
+        return _close_stale(request, now)
     request.status = "accepted"
     request.resolved_at = now
     return Reply.public(

@@ -1,0 +1,107 @@
+"""From a spoken line's words to a command of the shared table and its typed options.
+
+Problems here are bot refusals (``InvalidInput`` with a catalogue key), shown privately
+to the speaker, exactly like Discord would refuse a bad option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.adapters.console.parser import is_console_name
+from bot.commands import COMMANDS, ChannelRef, Command, Option, UserRef
+from bot.errors import InvalidInput
+from bot.replies import Text
+
+CONSOLE_CHANNEL_ID = 1  # the console has one room; every channel name maps to it
+
+_TRUE = {"on", "yes", "true", "1"}
+_FALSE = {"off", "no", "false", "0"}
+
+UserResolver = Callable[[str], UserRef]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    command: Command
+    raw_options: tuple[tuple[str, str], ...]
+
+
+def find_command(tokens: tuple[str, ...]) -> Invocation:
+    """The longest leading run of words that names a command, then ``key:value`` pairs."""
+    words: list[str] = []
+    for token in tokens:
+        if ":" in token:
+            break
+        words.append(token)
+    command = None
+    for size in range(len(words), 0, -1):
+        command = COMMANDS.get(tuple(w.lower() for w in words[:size]))
+        if command is not None:
+            break
+    if command is None:
+        raise InvalidInput("error.unknown_command", name="/" + " ".join(words))
+    pairs: list[tuple[str, str]] = []
+    for token in tokens[len(command.path) :]:
+        key, colon, value = token.partition(":")
+        if not colon or not key:
+            raise InvalidInput("console.stray_word", word=token)
+        pairs.append((key.lower().replace("-", "_"), value))
+    return Invocation(command, tuple(pairs))
+
+
+def convert_options(invocation: Invocation, resolve_user: UserResolver) -> dict[str, Any]:
+    """Check names, required options and values; then resolve the users named."""
+    command = invocation.command
+    known = {option.name: option for option in command.options}
+    values: dict[str, Any] = {}
+    for key, raw in invocation.raw_options:
+        option = known.get(key)
+        if option is None:
+            raise InvalidInput(
+                "error.unknown_option",
+                command="/" + command.name,
+                name=key,
+                options=", ".join(known) or "-",
+            )
+        values[key] = _convert(option, raw)
+    for option in command.options:
+        if option.required and option.name not in values:
+            raise InvalidInput("error.missing_option", command="/" + command.name, name=option.name)
+    for key, value in values.items():
+        if known[key].kind == "user":
+            values[key] = resolve_user(value)
+    return values
+
+
+def _convert(option: Option, raw: str) -> Any:
+    """A typed value; users stay names here and are resolved once all options passed."""
+    value = raw.strip()
+    if option.kind == "int":
+        try:
+            return int(value)
+        except ValueError:
+            raise _bad(option, raw, "console.hint_int") from None
+    if option.kind == "bool":
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        raise _bad(option, raw, "console.hint_bool")
+    if option.kind == "user":
+        name = value.removeprefix("@")
+        if not is_console_name(name):
+            raise _bad(option, raw, "console.hint_user")
+        return name
+    if option.kind == "channel":
+        name = value.removeprefix("#")
+        if not is_console_name(name):
+            raise _bad(option, raw, "console.hint_channel")
+        return ChannelRef(CONSOLE_CHANNEL_ID, name)
+    return raw  # str and date: the command parses them
+
+
+def _bad(option: Option, raw: str, hint: str) -> InvalidInput:
+    return InvalidInput("error.bad_option", name=option.name, value=raw, hint=Text(hint))

@@ -1,0 +1,177 @@
+"""One console session: turns lines into commands and clock moves, and shows what the
+bot says, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TextIO
+
+from bot.adapters.console.group import GroupView, view
+from bot.adapters.console.options import convert_options, find_command
+from bot.adapters.console.output import Output
+from bot.adapters.console.parser import (
+    Advance,
+    Line,
+    Quit,
+    ScriptError,
+    SetTime,
+    Speak,
+    parse_line,
+)
+from bot.adapters.console.users import ConsoleUsers
+from bot.clock import Clock, ManualClock
+from bot.commands import Call
+from bot.core import Core, error_reply
+from bot.errors import DomainError
+from bot.i18n import text
+from bot.replies import Text
+from bot.services.context import Actor
+
+PROMPT = "> "
+EXIT_OK = 0
+EXIT_BROKEN_SCRIPT = 2
+
+
+class ConsoleSession:
+    def __init__(self, core: Core, group_id: int, clock: Clock, output: Output) -> None:
+        self.core = core
+        self.group_id = group_id
+        self.clock = clock
+        self.output = output
+        self.users = ConsoleUsers(core.services, group_id)
+        self.last_check = clock.now()
+
+    @property
+    def simulated(self) -> bool:
+        return isinstance(self.clock, ManualClock)
+
+    def group(self) -> GroupView:
+        return view(self.core.services, self.group_id)
+
+    def message(self, key: str, **params: object) -> str:
+        """A console message in the group's current language."""
+        return text(self.group().locale, key, params)
+
+    # --- start-up and time ------------------------------------------------------
+
+    def start(self) -> None:
+        """Like the bot: run what fell due while nothing ran, then deliver the outbox."""
+        self.core.reconcile_sync()
+        self.last_check = self.clock.now()
+        self.deliver_outbox()
+
+    def check_real_time(self) -> None:
+        """With the real clock: run what fell due since the last look."""
+        if self.simulated:
+            return
+        now = self.clock.now()
+        if now > self.last_check:
+            self.core.run_due_sync(self.last_check, now)
+        self.last_check = now
+        self.deliver_outbox()
+
+    def move_clock(self, new: datetime) -> None:
+        """Set the simulated clock; moving forward runs every duty due in (old, new]."""
+        assert isinstance(self.clock, ManualClock)
+        old = self.clock.now()
+        self.clock.set(new)
+        if self.clock.now() > old:
+            self.core.run_due_sync(old, self.clock.now())
+        self.last_check = self.clock.now()
+        self.deliver_outbox()
+
+    def deliver_outbox(self) -> None:
+        while batch := self.core.claim_outbox_sync():
+            for pending in batch:
+                group = view(self.core.services, pending.group_id)
+                self.output.show(pending.reply, group.locale, group.channel)
+                self.core.mark_sent_sync(pending.id)
+
+    # --- lines --------------------------------------------------------------------
+
+    def validate(self, line: Line | None) -> None:
+        """Problems a line has before it runs (a broken script is refused whole)."""
+        if isinstance(line, SetTime | Advance) and not self.simulated:
+            raise ScriptError("console.real_clock")
+
+    def handle(self, line: Line | None) -> bool:
+        """Do one parsed line; False when the session should end."""
+        self.validate(line)
+        self.check_real_time()
+        if isinstance(line, Quit):
+            return False
+        if isinstance(line, Speak):
+            self.speak(line)
+        elif isinstance(line, SetTime):
+            when = line.when
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=self.group().zone)
+            self.move_clock(when)
+        elif isinstance(line, Advance):
+            try:
+                new = self.clock.now() + line.delta
+            except OverflowError:
+                raise ScriptError("console.bad_duration", value=str(line.delta)) from None
+            self.move_clock(new)
+        return True
+
+    def speak(self, line: Speak) -> None:
+        actor = self.users.speaker(line.name)
+        try:
+            invocation = find_command(line.tokens)
+            options = convert_options(invocation, self.users.user)
+        except DomainError as exc:
+            reply = error_reply(exc)
+        else:
+            call = Call(self.group_id, Actor(actor.id, actor.name))
+            reply = self.core.invoke_sync(invocation.command.path, call, options)
+        group = self.group()
+        self.output.show(reply, group.locale, group.channel, speaker=actor.name)
+        self.deliver_outbox()
+
+    # --- input sources ------------------------------------------------------------
+
+    def run_script(self, lines: list[str], source: str, errors: TextIO) -> int:
+        """Check every line first, then run them; 2 for a broken script."""
+        parsed: list[Line | None] = []
+        for number, raw in enumerate(lines, start=1):
+            try:
+                line = parse_line(raw)
+                self.validate(line)
+            except ScriptError as exc:
+                problem = Text(exc.key, exc.params)
+                detail = self.message(
+                    "console.script_error", file=source, line=number, problem=problem
+                )
+                print(f"{detail}\n  {raw.rstrip()}", file=errors)
+                return EXIT_BROKEN_SCRIPT
+            parsed.append(line)
+        for line in parsed:
+            if not self.handle(line):
+                break
+        return EXIT_OK
+
+    def run_interactive(self, stdin: TextIO, errors: TextIO) -> int:
+        """Read lines until ``:quit`` or end of input; a bad line is reported and skipped."""
+        for raw in _input_lines(stdin):
+            try:
+                if not self.handle(parse_line(raw)):
+                    break
+            except ScriptError as exc:
+                print(self.message(exc.key, **exc.params), file=errors, flush=True)
+        return EXIT_OK
+
+
+def _input_lines(stdin: TextIO) -> Iterable[str]:
+    if not stdin.isatty():
+        yield from stdin
+        return
+    while True:
+        try:
+            yield input(PROMPT)
+        except EOFError:
+            return
+
+
+__all__ = ["EXIT_BROKEN_SCRIPT", "EXIT_OK", "ConsoleSession"]

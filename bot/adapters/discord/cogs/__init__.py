@@ -1,0 +1,7 @@
+"""One extension per feature; each module's ``setup`` adds its cog to the bot."""
+
+EXTENSIONS = (
+    "bot.adapters.discord.cogs.members",
+    "bot.adapters.discord.cogs.rotation",
+    "bot.adapters.discord.cogs.schedule",
+)

@@ -1,0 +1,48 @@
+"""/member join|leave|list|add|remove."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.adapters.discord.options import UserOption
+from bot.adapters.discord.translator import command_texts, option_texts
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.bot import StudyBot
+
+
+class Members(commands.Cog):
+    member = app_commands.Group(**command_texts("member"), guild_only=True)
+
+    def __init__(self, bot: StudyBot) -> None:
+        self.bot = bot
+
+    @member.command(**command_texts("member join"))
+    async def join(self, interaction: discord.Interaction) -> None:
+        await self.bot.run_command(interaction, ("member", "join"), {})
+
+    @member.command(**command_texts("member leave"))
+    async def leave(self, interaction: discord.Interaction) -> None:
+        await self.bot.run_command(interaction, ("member", "leave"), {})
+
+    @member.command(**command_texts("member list"))
+    async def list_members(self, interaction: discord.Interaction) -> None:
+        await self.bot.run_command(interaction, ("member", "list"), {})
+
+    @member.command(**command_texts("member add"))
+    @option_texts("member add", user="user")
+    async def add(self, interaction: discord.Interaction, user: UserOption) -> None:
+        await self.bot.run_command(interaction, ("member", "add"), {"user": user})
+
+    @member.command(**command_texts("member remove"))
+    @option_texts("member remove", user="user")
+    async def remove(self, interaction: discord.Interaction, user: UserOption) -> None:
+        await self.bot.run_command(interaction, ("member", "remove"), {"user": user})
+
+
+async def setup(bot: StudyBot) -> None:
+    await bot.add_cog(Members(bot))

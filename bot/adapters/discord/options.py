@@ -1,0 +1,126 @@
+"""Option types and autocomplete: Discord values become the command table's plain refs."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+
+from bot.commands import ChannelRef, UserRef
+from bot.core import Core
+from bot.i18n import text
+from bot.services.groups import get_group
+from bot.services.rotation import pending_swaps
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.bot import StudyBot
+
+__all__ = [
+    "MAX_CHOICES",
+    "ChannelOption",
+    "UserOption",
+    "swap_choices",
+    "timezone_choices",
+]
+
+MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
+MAX_CHOICE_NAME = 100
+
+
+class UserRefTransformer(app_commands.Transformer):
+    """A user option, as ``UserRef(id, display name)``."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.user
+
+    async def transform(
+        self, interaction: discord.Interaction[Any], value: discord.Member | discord.User
+    ) -> UserRef:
+        return UserRef(value.id, value.display_name)
+
+
+class ChannelRefTransformer(app_commands.Transformer):
+    """A text channel option, as ``ChannelRef(id, name)``."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text, discord.ChannelType.news]
+
+    async def transform(
+        self, interaction: discord.Interaction[Any], value: app_commands.AppCommandChannel
+    ) -> ChannelRef:
+        return ChannelRef(value.id, value.name)
+
+
+UserOption = app_commands.Transform[UserRef, UserRefTransformer]
+ChannelOption = app_commands.Transform[ChannelRef, ChannelRefTransformer]
+
+
+# --- autocomplete --------------------------------------------------------------------
+
+_FIRST_ZONES = ("Asia/Seoul", "UTC")
+
+
+@cache
+def _zones() -> tuple[str, ...]:
+    zones = available_timezones() - {"Factory", "localtime", "posixrules"}
+    return (*_FIRST_ZONES, *sorted(zones - set(_FIRST_ZONES)))
+
+
+def _zone_rank(zone: str, needle: str) -> int | None:
+    """0: the zone starts with it, 1: a part does (``seo`` → Asia/Seoul), 2: it is inside."""
+    name = zone.lower()
+    if name.startswith(needle):
+        return 0
+    if any(part.startswith(needle) for part in re.split(r"[/_-]", name)):
+        return 1
+    return 2 if needle in name else None
+
+
+def timezone_choices(current: str) -> list[app_commands.Choice[str]]:
+    """The best matches for what was typed, Asia/Seoul first when nothing was."""
+    needle = current.strip().lower()
+    ranked = [(rank, zone) for zone in _zones() if (rank := _zone_rank(zone, needle)) is not None]
+    ranked.sort(key=lambda item: item[0])  # stable: keeps the zone order within a rank
+    return [app_commands.Choice(name=zone, value=zone) for _, zone in ranked[:MAX_CHOICES]]
+
+
+def _swap_choices_sync(core: Core, group_id: int, current: str) -> list[app_commands.Choice[int]]:
+    with core.services.transaction() as session:
+        group = get_group(session, group_id)
+        choices = []
+        for swap in pending_swaps(session, group):
+            if not str(swap.id).startswith(current.strip()):
+                continue
+            label = text(
+                group.locale,
+                "discord.swap_choice",
+                {
+                    "id": swap.id,
+                    "a": swap.first,
+                    "a_day": swap.first_day,
+                    "b": swap.second,
+                    "b_day": swap.second_day,
+                },
+            )
+            choices.append(app_commands.Choice(name=label[:MAX_CHOICE_NAME], value=swap.id))
+        return choices[:MAX_CHOICES]
+
+
+async def swap_choices(
+    bot: StudyBot, interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[int]]:
+    """The group's pending swap requests whose number starts with what was typed."""
+    if interaction.guild_id is None:
+        return []
+    group_id = await bot.core.group_for_guild(interaction.guild_id)
+    return await bot.core.run(_swap_choices_sync, bot.core, group_id, current)

@@ -1,0 +1,114 @@
+"""Migrations build exactly the models' schema, both ways, on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta, timezone
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
+
+from db.engine import make_engine, make_session_factory
+from db.migrate import alembic_config, downgrade, upgrade
+from db.models import Base, Group, Member, OutboxMessage, User
+
+BIG_ID = 1234567890123456789  # above 2**31: needs BIGINT everywhere
+TABLES = {table.name for table in Base.metadata.sorted_tables}
+
+
+def test_upgrade_head_matches_models(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) == TABLES | {"alembic_version"}
+            head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == head
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_is_idempotent_and_downgrade_removes_everything(database_url: str) -> None:
+    upgrade(database_url)
+    upgrade(database_url)  # a second start-up finds nothing to do
+    downgrade(database_url, "base")
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+            assert conn.scalar(text("SELECT count(*) FROM alembic_version")) == 0
+    finally:
+        engine.dispose()
+    upgrade(database_url)  # and back up again
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) >= TABLES
+    finally:
+        engine.dispose()
+
+
+def test_big_ids_and_aware_utc_datetimes_round_trip(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    seoul_time = datetime(2026, 12, 7, 9, 30, tzinfo=timezone(timedelta(hours=9)))
+    try:
+        with factory() as session, session.begin():
+            group = Group(
+                guild_id=BIG_ID,
+                channel_id=BIG_ID + 1,
+                timezone="Asia/Seoul",
+                study_days="1,2,3,4,5",
+                review_time=time(9, 30),
+                problem_deadline=time(19, 0),
+                locale="ko",
+                skip_holidays=True,
+                created_at=seoul_time,
+            )
+            session.add_all([group, User(id=BIG_ID, name="big", created_at=seoul_time)])
+            session.flush()
+            session.add(
+                Member(
+                    group_id=group.id,
+                    user_id=BIG_ID,
+                    position=1,
+                    active=True,
+                    joined_at=seoul_time,
+                )
+            )
+            session.add(OutboxMessage(group_id=group.id, body={"k": "v"}, created_at=seoul_time))
+        with factory() as session:
+            group = session.scalars(select(Group)).one()
+            assert (group.guild_id, group.channel_id) == (BIG_ID, BIG_ID + 1)
+            member = session.scalars(select(Member)).one()
+            assert member.user_id == BIG_ID
+            assert session.get(User, BIG_ID) is not None
+            for value in (group.created_at, member.joined_at):
+                assert value.tzinfo is UTC
+                assert value == seoul_time
+                assert value.hour == 0  # 09:30 in Seoul is 00:30 UTC
+            assert member.left_at is None
+            assert session.scalars(select(OutboxMessage)).one().body == {"k": "v"}
+            assert group.review_time == time(9, 30)
+    finally:
+        engine.dispose()
+
+
+def test_naive_datetimes_are_refused(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            session.add(User(id=1, name="naive", created_at=datetime(2026, 12, 7, 9, 30)))
+            try:
+                session.flush()
+            except Exception as exc:  # wrapped by SQLAlchemy
+                assert "naive datetime" in str(exc)
+            else:
+                raise AssertionError("a naive datetime was stored")
+    finally:
+        engine.dispose()

@@ -1,0 +1,91 @@
+"""Start-up: extensions, buttons and translator installed; commands synced where asked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import discord
+import pytest
+
+from bot.adapters.discord.bot import StudyBot
+from bot.adapters.discord.main import bot_intents, run_discord
+from bot.adapters.discord.translator import StudyTranslator
+from bot.adapters.discord.views import SwapButton
+from bot.config import Settings
+from bot.core import Core
+
+
+def record_syncs(bot: StudyBot, monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
+    synced: list[int | None] = []
+
+    async def sync(*, guild: discord.abc.Snowflake | None = None) -> list[Any]:
+        synced.append(None if guild is None else guild.id)
+        return []
+
+    monkeypatch.setattr(bot.tree, "sync", sync)
+    return synced
+
+
+async def test_installs_cogs_buttons_and_translator(studybot: StudyBot) -> None:
+    assert set(studybot.cogs) == {"Members", "Rotation", "Schedule"}
+    assert isinstance(studybot.tree.translator, StudyTranslator)
+    store = studybot._connection._view_store
+    assert SwapButton in store._dynamic_items.values()
+    names = {c.name for c in studybot.tree.get_commands()}
+    assert names == {"member", "mod", "away", "schedule"}
+
+
+async def test_syncs_to_the_dev_guild_only_when_configured(
+    studybot: StudyBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced = record_syncs(studybot, monkeypatch)
+    await studybot.sync_commands()
+    assert synced == [None]  # global
+
+    monkeypatch.setattr(studybot.settings, "dev_guild_id", 42)
+    await studybot.sync_commands()
+    assert synced == [None, 42]
+    guild_names = {c.name for c in studybot.tree.get_commands(guild=discord.Object(id=42))}
+    assert guild_names == {"member", "mod", "away", "schedule"}
+
+
+async def test_setup_hook_starts_scheduler_and_outbox(
+    core: Core, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = StudyBot(core, settings)
+    synced = record_syncs(bot, monkeypatch)
+    started: list[str] = []
+
+    async def start() -> None:
+        started.append("scheduler")
+
+    monkeypatch.setattr(bot.scheduler, "start", start)
+    await bot.setup_hook()
+    try:
+        assert synced == [None] and started == ["scheduler"]
+        assert bot._outbox_task is not None and not bot._outbox_task.done()
+    finally:
+        await bot.close()
+    assert bot._outbox_task.cancelled()
+
+
+def test_no_privileged_intents() -> None:
+    intents = bot_intents()
+    assert intents.guilds
+    assert not (intents.members or intents.presences or intents.message_content)
+
+
+def test_missing_token_fails_loudly() -> None:
+    settings = Settings(_env_file=None, discord_token=None)  # type: ignore[call-arg]
+    with pytest.raises(SystemExit, match="DISCORD_TOKEN"):
+        run_discord(settings)
+
+
+def test_bot_process_never_imports_torch() -> None:
+    code = (
+        "import sys, bot.adapters.discord.main, bot.adapters.discord.bot; "
+        "sys.exit('torch' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -1,0 +1,144 @@
+"""Command names: the tree matches the shared command table, Korean names are valid
+Discord names, nothing shadows anything, and both catalogues say the same things."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+from discord.app_commands import TranslationContext, TranslationContextLocation, locale_str
+
+import bot.i18n
+from bot.adapters.discord.bot import StudyBot
+from bot.adapters.discord.translator import StudyTranslator
+from bot.commands import COMMANDS
+
+NAME = re.compile(r"[-_'\w]{1,32}")  # Discord's name rule for letters of any script
+HANGUL = re.compile(r"[가-힣]")
+CATALOGUES = Path(bot.i18n.__file__).parent
+
+
+async def payloads(studybot: StudyBot) -> list[dict[str, Any]]:
+    translator = studybot.tree.translator
+    assert isinstance(translator, StudyTranslator)
+    return [
+        await command.get_translated_payload(studybot.tree, translator)
+        for command in studybot.tree.get_commands()
+    ]
+
+
+def leaves(payload: dict[str, Any], parents: tuple[str, ...] = ()) -> list[Any]:
+    """(path, payload) of every invocable command: groups' subcommands, or the command."""
+    path = (*parents, payload["name"])
+    subcommands = [o for o in payload.get("options", []) if o["type"] in (1, 2)]
+    if not subcommands:
+        return [(path, payload)]
+    return [leaf for sub in subcommands for leaf in leaves(sub, path)]
+
+
+def nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every named thing: the command or group, its subcommands, options and choices."""
+    found = [payload]
+    for option in payload.get("options", []):
+        found += nodes(option)
+    found += payload.get("choices", [])
+    return found
+
+
+async def test_tree_matches_the_command_table(studybot: StudyBot) -> None:
+    found = {path: payload for p in await payloads(studybot) for path, payload in leaves(p)}
+    assert set(found) == set(COMMANDS)
+    for path, command in COMMANDS.items():
+        options = {o["name"]: o.get("required", False) for o in found[path]["options"]}
+        assert options == {o.name: o.required for o in command.options}, path
+
+
+async def test_every_name_and_description_has_korean(studybot: StudyBot) -> None:
+    for payload in await payloads(studybot):
+        for node in nodes(payload):
+            korean = node["name_localizations"]["ko"]
+            assert HANGUL.search(korean), (node["name"], korean)
+            if "value" in node:  # a choice: free text, but at most 100 characters
+                assert len(korean) <= 100
+                continue
+            assert NAME.fullmatch(korean) and korean == korean.lower(), korean
+            assert NAME.fullmatch(node["name"]) and node["name"] == node["name"].lower()
+            description = node["description_localizations"]["ko"]
+            assert HANGUL.search(description) and 1 <= len(description) <= 100
+            assert 1 <= len(node["description"]) <= 100
+
+
+async def test_translator_answers_korean_only(studybot: StudyBot) -> None:
+    translator = StudyTranslator()
+    context = TranslationContext(TranslationContextLocation.other, None)
+    key = locale_str("join", key="cmd.member.join.name")
+    assert await translator.translate(key, discord.Locale.korean, context) == "참여"
+    assert await translator.translate(key, discord.Locale.japanese, context) is None
+    assert await translator.translate(locale_str("x"), discord.Locale.korean, context) is None
+
+
+async def test_no_command_or_option_shadows_another(studybot: StudyBot) -> None:
+    def unique(siblings: list[dict[str, Any]], where: str) -> None:
+        for language in ("en", "ko"):
+            names = [
+                s["name"] if language == "en" else s["name_localizations"]["ko"] for s in siblings
+            ]
+            assert len(names) == len(set(names)), (where, language, names)
+
+    top = await payloads(studybot)
+    unique(top, "top level")
+    for payload in top:
+        for node in nodes(payload):
+            children = [o for o in node.get("options", []) if "type" in o]
+            unique(children, node["name"])
+            unique(node.get("choices", []), node["name"])
+
+
+async def test_every_command_is_guild_only(studybot: StudyBot) -> None:
+    for payload in await payloads(studybot):
+        assert payload["dm_permission"] is False, payload["name"]
+
+
+async def test_locale_option_offers_ko_and_en(studybot: StudyBot) -> None:
+    (schedule,) = [p for p in await payloads(studybot) if p["name"] == "schedule"]
+    (set_command,) = [o for o in schedule["options"] if o["name"] == "set"]
+    (locale,) = [o for o in set_command["options"] if o["name"] == "locale"]
+    assert [c["value"] for c in locale["choices"]] == ["ko", "en"]
+    assert locale["choices"][0]["name_localizations"]["ko"] == "한국어 (ko)"
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@pytest.mark.parametrize("name", ["discord.json"])
+def test_catalogues_agree(name: str) -> None:
+    ko = json.loads((CATALOGUES / "ko" / name).read_text(encoding="utf-8"))
+    en = json.loads((CATALOGUES / "en" / name).read_text(encoding="utf-8"))
+    assert ko.keys() == en.keys()
+    assert all(key.startswith(("cmd.", "discord.")) for key in ko)
+    for key in ko:
+        assert _placeholders(ko[key]) == _placeholders(en[key]), key
+
+
+class KeyRecorder(StudyTranslator):
+    def __init__(self) -> None:
+        self.keys: list[str | None] = []
+
+    async def translate(self, string: locale_str, locale: discord.Locale, context: Any) -> Any:
+        self.keys.append(string.extras.get("key"))
+        return await super().translate(string, locale, context)
+
+
+async def test_every_text_comes_from_the_catalogue_and_all_are_used(studybot: StudyBot) -> None:
+    recorder = KeyRecorder()
+    for command in studybot.tree.get_commands():
+        await command.get_translated_payload(studybot.tree, recorder)
+    assert None not in recorder.keys  # nothing was written in code instead
+    en = json.loads((CATALOGUES / "en" / "discord.json").read_text(encoding="utf-8"))
+    assert {key for key in en if key.startswith("cmd.")} == set(recorder.keys)

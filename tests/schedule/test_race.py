@@ -1,0 +1,56 @@
+"""Two bot processes on one database run the same duty at the same moment: one post."""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from datetime import date
+
+from sqlalchemy import func, select
+
+from db.models import DutyRun, ModAssignment, OutboxMessage
+from tests.conftest import Harness
+from tests.schedule.race_worker import race
+
+DAYS = [date(2026, 12, d) for d in (7, 8, 9, 10, 11)]
+PROCESSES = 2
+
+
+def test_two_processes_racing_post_once_per_day(harness: Harness) -> None:
+    harness.join("alice", "bob", "carol")
+    url = harness.core.services.settings.database_url
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(PROCESSES)
+    results = context.Queue()
+    workers = [
+        context.Process(target=race, args=(url, harness.group_id, DAYS, barrier, results))
+        for _ in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes: list[tuple[date, bool | None, str | None]] = []
+    try:
+        for _ in range(PROCESSES * len(DAYS)):
+            outcomes.append(results.get(timeout=90))
+    except queue.Empty:
+        pass
+    for worker in workers:
+        worker.join(timeout=30)
+        if worker.is_alive():
+            worker.kill()
+    assert [w.exitcode for w in workers] == [0] * PROCESSES
+    assert [error for _, _, error in outcomes if error] == []
+    assert len(outcomes) == PROCESSES * len(DAYS)
+    for day in DAYS:
+        posted = [ok for d, ok, _ in outcomes if d == day]
+        assert sorted(posted) == [False, True], day  # exactly one process posted
+    with harness.transaction() as session:
+        runs = session.execute(
+            select(DutyRun.local_date, func.count()).group_by(DutyRun.local_date)
+        )
+        assert dict(runs.all()) == dict.fromkeys(DAYS, 1)
+        posts = session.scalars(select(OutboxMessage.body)).all()
+        assert len(posts) == len(DAYS)
+        names = [body["params"]["name"]["$mention"][1] for body in posts]
+        assert names == ["alice", "bob", "carol", "alice", "bob"]
+        assert session.scalar(select(func.count()).select_from(ModAssignment)) == len(DAYS)

@@ -1,0 +1,94 @@
+"""Running what fell due, and catching up at start-up within the grace window."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+from unittest import mock
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.schedule.planner import DueDuty
+from bot.services import duties
+from bot.services.rotation import REVIEW_DUTY
+from db.models import DutyRun, Group, OutboxMessage
+from tests.conftest import Harness
+
+MONDAY = date(2026, 12, 7)
+REVIEW_UTC = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)  # 09:30 in Seoul
+
+
+def posts(harness: Harness) -> list[str]:
+    with harness.transaction() as session:
+        return [
+            body["key"]
+            for body in session.scalars(select(OutboxMessage.body).order_by(OutboxMessage.id))
+        ]
+
+
+def test_reconcile_an_hour_late_posts_once(harness: Harness) -> None:
+    harness.join("alice")
+    harness.at("2026-12-07 10:30")
+    caught_up = harness.core.reconcile_sync()
+    assert caught_up == [DueDuty(REVIEW_UTC, harness.group_id, REVIEW_DUTY, MONDAY)]
+    assert posts(harness) == ["duty.review"]
+    assert harness.core.reconcile_sync() == []  # a second start-up
+    harness.at("2026-12-07 12:00")
+    assert harness.core.reconcile_sync() == []
+    assert posts(harness) == ["duty.review"]
+
+
+def test_reconcile_outside_the_grace_window_posts_nothing(harness: Harness) -> None:
+    harness.join("alice")
+    assert harness.core.services.settings.reconcile_grace_hours == 3
+    harness.at("2026-12-07 13:30")  # four hours late
+    assert harness.core.reconcile_sync() == []
+    assert harness.core.reconcile_sync() == []
+    assert posts(harness) == []
+    with harness.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(DutyRun)) == 0
+
+
+def test_reconcile_before_review_time_or_on_a_weekend_posts_nothing(harness: Harness) -> None:
+    harness.join("alice")
+    assert harness.core.reconcile_sync() == []  # Monday 08:00: not due yet
+    harness.at("2026-12-12 10:00")  # Saturday: due, but not a study day
+    assert harness.core.reconcile_sync() == []
+    assert posts(harness) == []
+
+
+def test_run_due_runs_everything_in_the_window_once(harness: Harness) -> None:
+    harness.join("alice", "bob")
+    harness.at("2026-12-09 10:00")
+    after = datetime(2026, 12, 6, 0, 0, tzinfo=UTC)
+    until = harness.clock.now()
+    posted = harness.core.run_due_sync(after, until)
+    assert [item.local_date for item in posted] == [MONDAY, date(2026, 12, 8), date(2026, 12, 9)]
+    assert harness.core.run_due_sync(after, until) == []
+    assert posts(harness) == ["duty.review"] * 3
+
+
+@pytest.mark.sqlite_only
+def test_one_failing_group_does_not_stop_the_others(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = harness.core.group_for_guild_sync(99, channel_id=7, channel_name="other")
+    original = duties.moderator_for
+
+    def broken_for_first_group(session, group: Group, day, now):  # type: ignore[no-untyped-def]
+        if group.id == harness.group_id:
+            raise RuntimeError("database hiccup")
+        return original(session, group, day, now)
+
+    harness.at("2026-12-07 10:00")
+    with (
+        mock.patch.object(duties, "moderator_for", broken_for_first_group),
+        caplog.at_level(logging.ERROR, logger="bot.schedule.runner"),
+    ):
+        posted = harness.core.reconcile_sync()
+    assert [item.group_id for item in posted] == [other]
+    assert f"duty review_post for group {harness.group_id} on 2026-12-07 failed" in caplog.text
+    with harness.transaction() as session:
+        assert session.scalars(select(DutyRun.group_id)).all() == [other]
+    assert [item.group_id for item in harness.core.reconcile_sync()] == [harness.group_id]
