@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput
 from bot.replies import Reply, Text
-from bot.services import groups, members, rotation
+from bot.services import groups, members, problems, rotation
 from bot.services.calendar import local_today
 from bot.services.context import Actor, Services
 from db.models import Group
@@ -192,6 +192,7 @@ def schedule_set(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
         deadline=opts.get("deadline"),
         locale=opts.get("locale"),
         holidays=opts.get("holidays"),
+        reminder_minutes=opts.get("reminder"),
     )
     with _unit(svc, call) as (s, group, _now):
         return groups.set_schedule(s, group, call.actor, change)
@@ -211,6 +212,49 @@ def schedule_dayoff(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
             reason=opts.get("reason"),
             cancel=bool(opts.get("cancel")),
         )
+
+
+# --- problems ------------------------------------------------------------------------
+
+
+def problem_pick(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return problems.pick(
+            s, group, call.actor, str(opts["problem"]), now, force=bool(opts.get("force"))
+        )
+
+
+def problem_reroll(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return problems.reroll(s, group, call.actor, now)
+
+
+def problem_solved(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return problems.mark_solved(
+            s,
+            group,
+            call.actor,
+            now,
+            link=opts.get("link"),
+            language=opts.get("language"),
+            query=opts.get("problem"),
+        )
+
+
+def problem_today(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return problems.today_reply(s, group, now)
+
+
+def problem_history(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return problems.history_reply(s, group, now, opts.get("n"))
+
+
+def problem_show(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, _now):
+        return problems.show_reply(s, group, str(opts["problem"]))
 
 
 def _cmd(path: str, handler: Handler, *options: Option) -> Command:
@@ -249,6 +293,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             Option("deadline"),
             Option("locale"),
             Option("holidays", "bool"),
+            Option("reminder", "int"),
         ),
         _cmd(
             "schedule dayoff",
@@ -257,5 +302,22 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             Option("reason"),
             Option("cancel", "bool"),
         ),
+        _cmd(
+            "problem pick",
+            problem_pick,
+            Option("problem", "str", True),
+            Option("force", "bool"),
+        ),
+        _cmd("problem reroll", problem_reroll),
+        _cmd(
+            "problem solved",
+            problem_solved,
+            Option("link"),
+            Option("language"),
+            Option("problem"),
+        ),
+        _cmd("problem today", problem_today),
+        _cmd("problem history", problem_history, Option("n", "int")),
+        _cmd("problem show", problem_show, Option("problem", "str", True)),
     )
 }

@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from bot.schedule.planner import DueDuty, due_between
 from bot.services.context import Services
 from bot.services.duties import DUTIES
 from bot.services.groups import get_group
+from db.models import DutyRun
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +24,29 @@ def run_duty(services: Services, group_id: int, duty: str, local_date: date) -> 
         return DUTIES[duty].run(session, group, local_date, services.clock.now())
 
 
+def already_ran(session: Session, due: list[DueDuty]) -> set[tuple[int, str, date]]:
+    """The (group, duty, date) keys among ``due`` that already have a run recorded."""
+    if not due:
+        return set()
+    first = min(item.local_date for item in due)
+    last = max(item.local_date for item in due)
+    rows = session.execute(
+        select(DutyRun.group_id, DutyRun.duty, DutyRun.local_date).where(
+            DutyRun.local_date >= first, DutyRun.local_date <= last
+        )
+    )
+    return {(g, d, day) for g, d, day in rows}
+
+
 def run_due(services: Services, after: datetime, until: datetime) -> list[DueDuty]:
     """Run every duty that fell due in (after, until]; returns those that posted."""
     with services.session_factory() as session:
         due = due_between(session, after, until)
+        done = already_ran(session, due)
     posted = []
     for item in due:
+        if (item.group_id, item.duty, item.local_date) in done:
+            continue  # a shortcut only: the duty's own claim is what guarantees once
         try:
             if run_duty(services, item.group_id, item.duty, item.local_date):
                 posted.append(item)

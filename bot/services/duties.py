@@ -1,6 +1,6 @@
 """Daily duties: idempotent ``ensure`` operations keyed by (group, duty, local date).
 
-Each duty claims its ``duty_runs`` row and writes its post to the outbox in the caller's
+Each duty claims its ``duty_runs`` row and writes its posts to the outbox in the caller's
 transaction, so a crash before commit leaves nothing and a second run finds the claim.
 """
 
@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import i18n
 from bot.replies import Reply, Text
-from bot.services.calendar import StudyCalendar
+from bot.services import catalogue, problems
+from bot.services.calendar import StudyCalendar, zone
 from bot.services.members import mention
 from bot.services.outbox import enqueue
 from bot.services.rotation import REVIEW_DUTY, moderator_for
 from db.models import DutyRun, Group
+
+REMINDER_DUTY = "problem_reminder"
+DEADLINE_DUTY = "problem_deadline"
 
 
 @dataclass(frozen=True)
@@ -46,22 +51,107 @@ def claim(session: Session, group: Group, duty: str, local_date: date, now: date
     return True
 
 
+def _claim_study_day(
+    session: Session, group: Group, duty: str, local_date: date, now: datetime
+) -> StudyCalendar | None:
+    calendar = StudyCalendar(session, group)
+    if not calendar.is_study_day(local_date):
+        return None
+    if not claim(session, group, duty, local_date, now):
+        return None
+    return calendar
+
+
 def ensure_review_post(session: Session, group: Group, local_date: date, now: datetime) -> bool:
-    """At review time: announce the day's moderator (once per group and study day)."""
-    if not StudyCalendar(session, group).is_study_day(local_date):
-        return False
-    if not claim(session, group, REVIEW_DUTY, local_date, now):
+    """At review time: the day's moderator, the day's problem and a thread for solutions."""
+    if _claim_study_day(session, group, REVIEW_DUTY, local_date, now) is None:
         return False
     member = moderator_for(session, group, local_date, now)
     if member is None:
         reply = Reply.public("duty.review_nobody", day=local_date)
     else:
         reply = Reply.public("duty.review", day=local_date, name=mention(session, member))
-        reply.lines.append(Text("duty.review_hint"))
+    pick = problems.pick_for(session, group, local_date)
+    problem = catalogue.get(session, pick.problem_id) if pick else None
+    if problem is not None:
+        reply.lines.append(Text("problem.review_problem", problems.problem_params(problem)))
+    else:
+        reply.lines.append(Text("problem.review_no_problem"))
+    reply.lines.append(Text("duty.review_hint"))
+    enqueue(session, group, reply, now)
+    if problem is not None:
+        thread = Reply.public("problem.thread_open", **problems.problem_params(problem))
+        thread.thread = i18n.text(group.locale, "problem.thread_name", {"date": local_date})
+        names = [mention(session, m) for m in problems.solvers(session, group, problem.id)]
+        thread.lines.append(
+            Text("problem.thread_solvers", {"names": names})
+            if names
+            else Text("problem.thread_no_solvers")
+        )
+        enqueue(session, group, thread, now)
+    return True
+
+
+def reminder_time(group: Group) -> time:
+    deadline = datetime.combine(date(2000, 1, 2), group.problem_deadline)
+    earlier = max(
+        deadline - timedelta(minutes=group.problem_reminder_minutes),
+        datetime.combine(date(2000, 1, 2), time(0, 0)),
+    )
+    return earlier.time()
+
+
+def ensure_problem_reminder(
+    session: Session, group: Group, local_date: date, now: datetime
+) -> bool:
+    """Before the deadline: remind the day's moderator, only if nothing is picked yet."""
+    calendar = _claim_study_day(session, group, REMINDER_DUTY, local_date, now)
+    if calendar is None:
+        return False
+    target = calendar.next_study_day(local_date)
+    if target is None or problems.pick_for(session, group, target) is not None:
+        return False
+    deadline = datetime.combine(local_date, group.problem_deadline, tzinfo=zone(group))
+    member = moderator_for(session, group, local_date, now)
+    if member is None:
+        reply = Reply.public("problem.reminder_nobody", day=target, deadline=deadline.time())
+    else:
+        reply = Reply.public(
+            "problem.reminder", name=mention(session, member), day=target, deadline=deadline.time()
+        )
+    enqueue(session, group, reply, now)
+    return True
+
+
+def ensure_problem_deadline(
+    session: Session, group: Group, local_date: date, now: datetime
+) -> bool:
+    """At the deadline: announce the next study day's pick, or auto-pick one."""
+    calendar = _claim_study_day(session, group, DEADLINE_DUTY, local_date, now)
+    if calendar is None:
+        return False
+    target = calendar.next_study_day(local_date)
+    if target is None:
+        return False
+    pick = problems.pick_for(session, group, target)
+    if pick is not None:
+        problem = catalogue.get(session, pick.problem_id)
+        reply = Reply.public("problem.announce", day=target, **problems.problem_params(problem))
+    else:
+        problem = problems.auto_candidate(session, group, target)
+        if problem is None:
+            reply = Reply.public("problem.no_unused", day=target)
+        else:
+            problems.record_auto_pick(session, group, target, problem, now)
+            reply = Reply.public(
+                "problem.auto_picked", day=target, **problems.problem_params(problem)
+            )
     enqueue(session, group, reply, now)
     return True
 
 
 DUTIES: dict[str, Duty] = {
+    REMINDER_DUTY: Duty(REMINDER_DUTY, reminder_time, ensure_problem_reminder),
+    DEADLINE_DUTY: Duty(DEADLINE_DUTY, lambda g: g.problem_deadline, ensure_problem_deadline),
     REVIEW_DUTY: Duty(REVIEW_DUTY, lambda g: g.review_time, ensure_review_post),
 }

@@ -22,6 +22,8 @@ from db.models import DayOff, Group, User
 DEFAULT_STUDY_DAYS = "1,2,3,4,5"
 DEFAULT_REVIEW_TIME = time(9, 30)
 DEFAULT_PROBLEM_DEADLINE = time(19, 0)
+DEFAULT_REMINDER_MINUTES = 60
+MAX_REMINDER_MINUTES = 720
 
 _DAY_NAMES = {
     "mon": 1,
@@ -76,6 +78,7 @@ def get_or_create_group(
         problem_deadline=DEFAULT_PROBLEM_DEADLINE,
         locale=locale or settings.default_locale,
         skip_holidays=True,
+        problem_reminder_minutes=DEFAULT_REMINDER_MINUTES,
         created_at=now,
     )
     try:
@@ -178,6 +181,7 @@ def schedule_reply(group: Group) -> Reply:
             "deadline": group.problem_deadline,
             "locale": group.locale,
             "holidays": Text("common.on" if group.skip_holidays else "common.off"),
+            "reminder": group.problem_reminder_minutes,
         },
         visibility=Visibility.PRIVATE,
     )
@@ -193,6 +197,7 @@ class ScheduleChange:
     deadline: str | None = None
     locale: str | None = None
     holidays: str | bool | None = None
+    reminder_minutes: int | None = None
 
 
 def set_schedule(session: Session, group: Group, actor: Actor, change: ScheduleChange) -> Reply:
@@ -211,6 +216,10 @@ def set_schedule(session: Session, group: Group, actor: Actor, change: ScheduleC
         values["locale"] = parse_locale(change.locale)
     if change.holidays is not None:
         values["skip_holidays"] = parse_bool(change.holidays)
+    if change.reminder_minutes is not None:
+        if not 0 <= change.reminder_minutes <= MAX_REMINDER_MINUTES:
+            raise InvalidInput("error.bad_reminder")
+        values["problem_reminder_minutes"] = change.reminder_minutes
     if change.channel_id is not None:
         values["channel_id"] = change.channel_id
         values["channel_name"] = change.channel_name

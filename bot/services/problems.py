@@ -382,3 +382,10 @@ def search_choices(session: Session, text: str, limit: int = 25) -> list[tuple[s
     """(label, value) pairs for autocomplete: "12899 124 나라의 숫자" → "12899"."""
     found = catalogue.search(session, text, limit) if text.strip() else []
     return [(f"{p.id} {p.title}"[:100], str(p.id)) for p in found]
+
+
+def record_auto_pick(
+    session: Session, group: Group, day: date, problem: Problem, now: datetime
+) -> ProblemPick:
+    pick_row, _old = _record(session, group, day, problem, now, "auto", None)
+    return pick_row

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.app import build_core
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.schedule.runner import run_duty
 from bot.services.rotation import REVIEW_DUTY
-from tests.conftest import SEOUL
+
+SEOUL = ZoneInfo("Asia/Seoul")
 
 
 def race(url: str, group_id: int, days: list[date], barrier: Any, results: Any) -> None:

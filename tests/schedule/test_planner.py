@@ -13,6 +13,8 @@ from tests.conftest import Harness
 
 pytestmark = pytest.mark.sqlite_only
 
+LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
+
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
@@ -20,25 +22,32 @@ def utc(text: str) -> datetime:
 
 @pytest.fixture
 def groups(harness: Harness) -> tuple[int, int]:
-    """The harness's Seoul group and a London group reviewing at 10:00 local time."""
+    """The harness's Seoul group and a London group reviewing at 10:00 local time, both
+    created long ago (duties due before a group existed are never due)."""
     london = harness.core.group_for_guild_sync(2)
     with harness.transaction() as session:
-        group = session.get(Group, london)
-        assert group is not None
-        group.timezone = "Europe/London"
-        group.review_time = time(10, 0)
+        for group_id in (harness.group_id, london):
+            group = session.get(Group, group_id)
+            assert group is not None
+            group.created_at = LONG_AGO
+            if group_id == london:
+                group.timezone = "Europe/London"
+                group.review_time = time(10, 0)
     return harness.group_id, london
 
 
 def due(harness: Harness, after: str, until: str) -> list[DueDuty]:
+    """The review duties due in (after, until] (other duties have their own times)."""
     with harness.transaction() as session:
-        return due_between(session, utc(after), utc(until))
+        found = due_between(session, utc(after), utc(until))
+    assert found == sorted(found)
+    assert all(utc(after) < item.due_at <= utc(until) for item in found)
+    return [item for item in found if item.duty == REVIEW_DUTY]
 
 
 def test_due_order_across_zones(harness: Harness, groups: tuple[int, int]) -> None:
     seoul, london = groups
-    got = due(harness, "2026-12-06 12:00", "2026-12-08 12:00")
-    assert got == [
+    assert due(harness, "2026-12-06 12:00", "2026-12-08 12:00") == [
         DueDuty(utc("2026-12-07 00:30"), seoul, REVIEW_DUTY, date(2026, 12, 7)),
         DueDuty(utc("2026-12-07 10:00"), london, REVIEW_DUTY, date(2026, 12, 7)),
         DueDuty(utc("2026-12-08 00:30"), seoul, REVIEW_DUTY, date(2026, 12, 8)),
@@ -63,8 +72,7 @@ def test_local_dates_across_midnight(harness: Harness, groups: tuple[int, int]) 
     with harness.transaction() as session:
         session.get(Group, seoul).review_time = time(0, 15)  # type: ignore[union-attr]
         session.get(Group, london).review_time = time(23, 45)  # type: ignore[union-attr]
-    got = due(harness, "2026-12-07 12:00", "2026-12-08 12:00")
-    assert got == [
+    assert due(harness, "2026-12-07 12:00", "2026-12-08 12:00") == [
         DueDuty(utc("2026-12-07 15:15"), seoul, REVIEW_DUTY, date(2026, 12, 8)),
         DueDuty(utc("2026-12-07 23:45"), london, REVIEW_DUTY, date(2026, 12, 7)),
     ]
@@ -87,7 +95,16 @@ def test_a_long_window_has_one_instance_per_group_and_day(
 ) -> None:
     start = utc("2026-12-01 00:00")
     with harness.transaction() as session:
-        got = due_between(session, start, start + timedelta(days=14))
+        found = due_between(session, start, start + timedelta(days=14))
+    got = [item for item in found if item.duty == REVIEW_DUTY]
     assert len(got) == 28
     assert len({(d.group_id, d.local_date) for d in got}) == 28
-    assert got == sorted(got)
+    assert found == sorted(found)
+
+
+def test_nothing_is_due_before_the_group_existed(harness: Harness) -> None:
+    # The harness's group was created on Monday 2026-12-07 at 08:00 in Seoul.
+    got = due(harness, "2026-12-01 00:00", "2026-12-08 00:00")
+    assert got == [
+        DueDuty(utc("2026-12-07 00:30"), harness.group_id, REVIEW_DUTY, date(2026, 12, 7))
+    ]

@@ -65,6 +65,7 @@ def test_round_robin_over_two_weeks_skips_weekends(harness: Harness) -> None:
     assert [p.body["params"]["name"]["$mention"][1] for p in posts] == list(got.values())
 
 
+@pytest.mark.sqlite_only
 def test_mod_today_fixes_the_same_moderator_the_duty_announces(harness: Harness) -> None:
     harness.join("alice", "bob")
     reply = harness.invoke("bob", "mod today")
@@ -83,6 +84,7 @@ def test_away_members_are_skipped_and_keep_their_place(harness: Harness) -> None
     assert list(got.values()) == ["alice", "carol", "alice", "bob", "carol"]
 
 
+@pytest.mark.sqlite_only
 def test_everyone_away_means_nobody(harness: Harness) -> None:
     harness.join("alice")
     harness.invoke("alice", "away", **{"from": "today", "to": "today"})
@@ -140,6 +142,7 @@ def test_projection_equals_what_materialises(harness: Harness) -> None:
     assert list(run_days(harness, MONDAY, last).items()) == planned
 
 
+@pytest.mark.sqlite_only
 def test_schedule_marks_swapped_days_and_bounds_the_count(harness: Harness) -> None:
     harness.join("alice", "bob")
     assert harness.invoke("alice", "mod schedule", days=0).key == "error.bad_days_count"
@@ -157,6 +160,7 @@ def test_schedule_marks_swapped_days_and_bounds_the_count(harness: Harness) -> N
     assert [line.params["name"].name for line in lines] == ["bob", "alice", "bob"]
 
 
+@pytest.mark.sqlite_only
 def test_skip_hands_today_to_the_next_member(harness: Harness) -> None:
     harness.join("alice", "bob", "carol")
     admin = harness.grant_admin("admin")
@@ -168,6 +172,7 @@ def test_skip_hands_today_to_the_next_member(harness: Harness) -> None:
     assert list(got.values()) == ["bob", "alice", "carol"]
 
 
+@pytest.mark.sqlite_only
 def test_skip_needs_someone_else(harness: Harness) -> None:
     admin = harness.grant_admin("admin")
     assert harness.invoke(admin, "mod skip").key == "error.no_moderator_today"
@@ -196,6 +201,7 @@ def test_away_releases_pinned_turns_but_not_announced_ones(harness: Harness) -> 
     assert date(2026, 12, 9) not in assignments(harness)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("options", "key"),
     [
@@ -212,6 +218,7 @@ def test_away_refusals(harness: Harness, options: dict[str, object], key: str) -
     assert harness.invoke("alice", "away", **options).key == key
 
 
+@pytest.mark.sqlite_only
 def test_away_list_and_cancel(harness: Harness) -> None:
     harness.join("alice", "bob")
     assert harness.invoke("alice", "away").key == "away.none"

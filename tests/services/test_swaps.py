@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.replies import Visibility
@@ -76,6 +77,7 @@ def test_request_and_accept_swaps_exactly_the_two_days(harness: Harness) -> None
     assert harness.invoke("carol", "mod accept", id=request_id).key == "error.swap_closed"
 
 
+@pytest.mark.sqlite_only
 def test_swap_of_two_later_days_keeps_the_days_around_them(harness: Harness) -> None:
     before = setup_four(harness)
     request_id = ask(harness, "bob", "dave")
@@ -100,6 +102,7 @@ def test_decline_changes_nothing(harness: Harness) -> None:
     assert harness.invoke("carol", "mod accept", id=request_id).key == "error.swap_closed"
 
 
+@pytest.mark.sqlite_only
 def test_a_third_member_cannot_accept(harness: Harness) -> None:
     before = setup_four(harness)
     request_id = ask(harness, "alice", "carol")
@@ -110,6 +113,7 @@ def test_a_third_member_cannot_accept(harness: Harness) -> None:
     assert harness.invoke("bob", "mod accept", id=99).key == "error.swap_missing"
 
 
+@pytest.mark.sqlite_only
 def test_admin_can_force_a_swap_for_others(harness: Harness) -> None:
     setup_four(harness)
     root = harness.actor("root", platform_admin=True)
@@ -137,6 +141,7 @@ def test_request_goes_stale_when_the_schedule_changes(harness: Harness) -> None:
     assert harness.invoke("carol", "mod accept", id=request_id).key == "error.swap_closed"
 
 
+@pytest.mark.sqlite_only
 def test_request_goes_stale_when_its_day_has_passed(harness: Harness) -> None:
     setup_four(harness)
     request_id = ask(harness, "alice", "carol")
@@ -145,6 +150,7 @@ def test_request_goes_stale_when_its_day_has_passed(harness: Harness) -> None:
     assert status(harness, request_id) == "stale"
 
 
+@pytest.mark.sqlite_only
 def test_an_announced_day_is_never_swapped(harness: Harness) -> None:
     setup_four(harness)
     harness.at("2026-12-07 09:30")
@@ -169,6 +175,7 @@ def test_leaving_cancels_pending_requests(harness: Harness) -> None:
     assert harness.invoke("bob", "mod accept", id=from_dave).key == "error.swap_closed"
 
 
+@pytest.mark.sqlite_only
 def test_swap_refusals(harness: Harness) -> None:
     setup_four(harness)
     assert harness.invoke("alice", "mod swap", **{"with": harness.ref("alice")}).key == (
