@@ -51,7 +51,7 @@ def test_first_user_is_admin_and_others_are_refused(basics: Result) -> None:
         "  시간대: Asia/Seoul\n"
         "  스터디 요일: 월, 화, 수, 목, 금\n"
         "  코드 리뷰: 09:00\n"
-        "  문제 마감: 19:00\n"
+        "  문제 마감: 19:00 (알림: 60분 전)\n"
         "  언어: ko\n"
         "  공휴일 쉼: 켬"
     )

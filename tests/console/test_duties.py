@@ -1,4 +1,9 @@
-"""Scheduled posts in the console: the simulated clock, weekends, holidays, restarts."""
+"""Scheduled posts in the console: the simulated clock, weekends, holidays, restarts.
+
+Every study day has three duties: the 09:30 review post (with the day's problem and, when
+there is one, a thread for solutions), the 18:00 reminder to the day's moderator when the
+next study day has no problem yet, and the 19:00 deadline that auto-picks one.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,7 @@ import re
 import pytest
 
 from tests.console.conftest import ConsoleRunner, Result
-
-REVIEW_HINT = "  풀이를 공유하고 서로의 코드를 리뷰해 주세요."
-
-
-def review_post(day: str, name: str) -> str:
-    return f"[#study] {day} 코드 리뷰 시간입니다! 오늘의 진행자는 {name} 님입니다.\n{REVIEW_HINT}"
+from tests.console.posts import auto_pick, joined, posts, reminder, review_post, thread_post
 
 
 def review_days(result: Result) -> list[str]:
@@ -23,6 +23,12 @@ def review_days(result: Result) -> list[str]:
         if match:
             days.append(match[1])
     return days
+
+
+def study_day(day: str, name: str, pid: int | None, next_day: str, next_pid: int) -> list[str]:
+    """One study day where nobody picks: review (+ thread), reminder, auto-pick."""
+    review = [review_post(day, name, pid)] + ([thread_post(pid)] if pid else [])
+    return [*review, reminder(name, next_day), auto_pick(next_day, next_pid)]
 
 
 WEEKS = """\
@@ -46,25 +52,27 @@ def weeks(tmp_path_factory: pytest.TempPathFactory) -> Result:
 
 def test_review_post_names_the_moderator_once(weeks: Result) -> None:
     assert weeks.code == 0, weeks.err
-    assert weeks.blocks[:4] == [
-        "[#study] alice 님이 스터디에 참여했습니다. 환영합니다!",
-        "[#study] bob 님이 스터디에 참여했습니다. 환영합니다!",
-        "[#study] carol 님이 스터디에 참여했습니다. 환영합니다!",
-        review_post("12월 7일(월)", "alice"),
+    assert posts(weeks)[:4] == [
+        joined("alice"),
+        joined("bob"),
+        joined("carol"),
+        review_post("12월 7일(월)", "alice"),  # the group was new: no problem yet
     ]
     assert review_days(weeks).count("12월 7일(월)") == 1
 
 
 def test_weekends_are_skipped_and_moderators_rotate(weeks: Result) -> None:
-    first_weeks = weeks.blocks[3:9]
-    assert first_weeks == [
-        review_post("12월 7일(월)", "alice"),
-        review_post("12월 8일(화)", "bob"),
-        review_post("12월 9일(수)", "carol"),
-        review_post("12월 10일(목)", "alice"),
-        review_post("12월 11일(금)", "bob"),
-        review_post("12월 14일(월)", "carol"),
+    first_week = [
+        *study_day("12월 7일(월)", "alice", None, "12월 8일(화)", 12902),
+        *study_day("12월 8일(화)", "bob", 12902, "12월 9일(수)", 68645),
+        *study_day("12월 9일(수)", "carol", 68645, "12월 10일(목)", 42584),
+        *study_day("12월 10일(목)", "alice", 42584, "12월 11일(금)", 147354),
+        # Friday's deadline is for Monday; nothing on Saturday and Sunday
+        *study_day("12월 11일(금)", "bob", 147354, "12월 14일(월)", 160585),
+        review_post("12월 14일(월)", "carol", 160585),
+        thread_post(160585),
     ]
+    assert posts(weeks)[3 : 3 + len(first_week)] == first_week
 
 
 def test_korean_public_holiday_is_skipped(weeks: Result) -> None:
@@ -77,6 +85,14 @@ def test_korean_public_holiday_is_skipped(weeks: Result) -> None:
         "12월 28일(월)",
     ]  # 12-25 is 기독탄신일 (Christmas), a Friday
     assert len(days) == len(set(days)) == 15
+    # Thursday's reminder and deadline are for Monday; Friday to Sunday post nothing
+    assert posts(weeks)[-6:] == [
+        *study_day("12월 24일(목)", "bob", 17679, "12월 28일(월)", 76502),
+        review_post("12월 28일(월)", "carol", 76502),
+        thread_post(76502),
+    ]
+    # 3 joins; 15 reviews, 14 with a thread; 14 reminders and 14 deadlines (not 12-28's yet)
+    assert len(weeks.blocks) == 3 + 15 + 14 + 14 + 14
 
 
 def test_restart_catches_up_once_and_only_within_the_grace_window(
@@ -90,13 +106,14 @@ def test_restart_catches_up_once_and_only_within_the_grace_window(
         "--clock",
         "2026-12-07T08:00+09:00",
     )
-    assert before.blocks == ["[#study] alice 님이 스터디에 참여했습니다. 환영합니다!"]
+    assert before.blocks == [joined("alice")]
 
     restart = console.script("", "--clock", "2026-12-07T10:00+09:00")
     assert restart.code == 0, restart.err
     assert restart.blocks == [review_post("12월 7일(월)", "alice")]
 
     # the next day the script ends before review time again; no 12-07 repeat either
+    # (12-07's 18:00 reminder and 19:00 deadline are 13 h old: past the grace window)
     next_day = console.script(":time 2026-12-08 09:00\n", "--clock", "2026-12-08T08:00+09:00")
     assert next_day.code == 0, next_day.err
     assert next_day.out == ""

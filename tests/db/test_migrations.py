@@ -25,6 +25,16 @@ def test_upgrade_head_matches_models(database_url: str) -> None:
             assert set(inspect(conn).get_table_names()) == TABLES | {"alembic_version"}
             head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
             assert conn.scalar(text("SELECT version_num FROM alembic_version")) == head
+            if conn.dialect.name == "postgresql":  # all of it in the test's own schema
+                schema = conn.scalar(text("SELECT current_schema()"))
+                assert schema.startswith("studybot_test_")
+                found = conn.scalars(
+                    text(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"
+                    ),
+                    {"s": schema},
+                )
+                assert set(found) == TABLES | {"alembic_version"}
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
     finally:

@@ -58,13 +58,14 @@ async def test_manage_server_makes_an_admin(
         channel=Channel(2_001, "study"),
         review_time="10:00",
         holidays=False,
+        reminder=30,
     )
     assert updated.ephemeral
     assert updated.content.startswith("설정을 바꿨습니다.")
     assert "채널: study" in updated.content and "코드 리뷰: 10:00" in updated.content
     group = group_row(core)
     assert (group.channel_id, group.channel_name) == (2_001, "study")
-    assert group.skip_holidays is False
+    assert group.skip_holidays is False and group.problem_reminder_minutes == 30
     assert refreshed == [group.id]
 
 

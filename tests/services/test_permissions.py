@@ -1,7 +1,8 @@
 """Who may run which command: every command, walked with every kind of caller.
 
 Refusals come back as private replies (``error.admin_only`` / ``error.not_member`` /
-``error.swap_not_yours``) and leave the database exactly as it was.
+``error.swap_not_yours`` / ``error.pick_not_moderator``) and leave the database exactly as
+it was.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import build_core
 from bot.clock import ManualClock
 from bot.commands import COMMANDS, ChannelRef
 from bot.config import Settings
 from bot.replies import Visibility
+from bot.services.duties import DEADLINE_DUTY, DUTIES
+from db.models import Problem, ProblemPick
 from tests.conftest import GUILD_ID, START, Harness, engine_of, snapshot
 
 pytestmark = pytest.mark.sqlite_only
@@ -27,8 +31,19 @@ ROLES = ("stranger", "member", "moderator", "group_admin", "platform_admin")
 ADMIN_ONLY = "error.admin_only"
 NOT_MEMBER = "error.not_member"
 NOT_YOURS = "error.swap_not_yours"
-REFUSALS = {ADMIN_ONLY, NOT_MEMBER, NOT_YOURS}
-READ_ONLY = {"member list", "mod today", "mod schedule", "schedule show", "away list"}
+NOT_MODERATOR = "error.pick_not_moderator"
+REFUSALS = {ADMIN_ONLY, NOT_MEMBER, NOT_YOURS, NOT_MODERATOR}
+READ_ONLY = {
+    "member list",
+    "mod today",
+    "mod schedule",
+    "schedule show",
+    "away list",
+    "problem today",
+    "problem history",
+    "problem show",
+}
+FREE_PROBLEM = "$free"  # replaced by a problem nobody has picked yet
 
 
 def who(role: str) -> tuple[str, bool]:
@@ -122,6 +137,23 @@ CASES = [
         {"date": "12-10", "reason": "workshop"},
         admins("schedule.day_off_added"),
     ),
+    Case(
+        "problem pick",
+        "problem pick",
+        {"problem": FREE_PROBLEM},
+        (NOT_MODERATOR, NOT_MODERATOR, *("problem.repicked",) * 3),
+    ),
+    Case(
+        "problem pick forced",
+        "problem pick",
+        {"problem": FREE_PROBLEM, "force": True},
+        (NOT_MODERATOR, NOT_MODERATOR, ADMIN_ONLY, "problem.repicked", "problem.repicked"),
+    ),
+    Case("problem reroll", "problem reroll", {}, admins("problem.rerolled")),
+    Case("problem solved", "problem solved", {}, members("problem.solved")),
+    Case("problem today", "problem today", {}, everyone("problem.today_header")),
+    Case("problem history", "problem history", {}, everyone("problem.history")),
+    Case("problem show", "problem show", {"problem": "12899"}, everyone("problem.show")),
 ]
 
 
@@ -130,7 +162,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
     """A group in a known state, built once; each case runs on a copy of its file.
 
     Members in join order alice (today's moderator), bob, carol (group admin), dave,
-    erin, frank; erin has asked frank to swap (request 1).
+    erin, frank; erin has asked frank to swap (request 1); the bot has auto-picked the
+    problem for tomorrow.
     """
     path = tmp_path_factory.mktemp("matrix") / "studybot.db"
     core = build_core(Settings(database_url=f"sqlite:///{path}"), ManualClock(START))
@@ -142,21 +175,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
     assert (reply.key, reply.params["id"]) == ("mod.swap_requested", 1)
     for name in ("newbie", "root"):
         harness.actor(name)
+    with harness.group() as (session, group):
+        assert DUTIES[DEADLINE_DUTY].run(session, group, START.date(), START)
+        auto = session.scalars(select(ProblemPick)).one()
+        free = session.scalar(select(Problem.id).where(Problem.id != auto.problem_id))
     engine_of(core).dispose()
-    yield path, dict(harness.actors)
+    yield path, {"actors": dict(harness.actors), FREE_PROBLEM: str(free)}
 
 
 def run_case(world: tuple[Path, dict[str, Any]], tmp_path: Path, case: Case, role: str) -> None:
-    template, actors = world
+    template, facts = world
     path = tmp_path / "studybot.db"
     shutil.copyfile(template, path)
     core = build_core(Settings(database_url=f"sqlite:///{path}"), ManualClock(START), False)
     try:
-        harness = Harness(core, core.services.clock, 1, dict(actors))  # type: ignore[arg-type]
+        harness = Harness(core, core.services.clock, 1, dict(facts["actors"]))  # type: ignore[arg-type]
         options = {
             key: harness.ref(value) if key in ("user", "with", "member") else value
             for key, value in case.options.items()
         }
+        options = {key: facts.get(value, value) for key, value in options.items()}
         name, platform_admin = who(role)
         actor = harness.actor(name, platform_admin=platform_admin)
         with harness.transaction() as session:
@@ -194,12 +232,12 @@ def test_matrix_walks_every_command() -> None:
 def test_the_requested_member_and_the_requester_may_answer(
     world: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
-    template, actors = world
+    template, facts = world
     path = tmp_path / "studybot.db"
     shutil.copyfile(template, path)
     core = build_core(Settings(database_url=f"sqlite:///{path}"), ManualClock(START), False)
     try:
-        harness = Harness(core, core.services.clock, 1, dict(actors))  # type: ignore[arg-type]
+        harness = Harness(core, core.services.clock, 1, dict(facts["actors"]))  # type: ignore[arg-type]
         assert harness.invoke("erin", "mod accept", id=1).key == NOT_YOURS  # not the requester
         assert harness.invoke("erin", "mod decline", id=1).key == "mod.swap_declined"  # withdraw
         assert harness.invoke("frank", "mod accept", id=1).key == "error.swap_closed"

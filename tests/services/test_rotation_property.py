@@ -125,7 +125,7 @@ def check(model: Model) -> None:
 @settings(deadline=None, max_examples=60)
 @given(
     initial=st.lists(person, unique=True, max_size=4),
-    days=st.lists(st.lists(event, max_size=3), min_size=1, max_size=10),
+    days=st.lists(st.lists(event, max_size=3), min_size=1, max_size=8),
 )
 def test_rotation_is_fair_and_only_picks_eligible_members(
     sqlite_template: Path, initial: list[str], days: list[list[tuple]]

@@ -37,6 +37,7 @@ class Schedule(commands.Cog):
         deadline="deadline",
         locale="locale",
         holidays="holidays",
+        reminder="reminder",
     )
     @app_commands.choices(locale=[cmd_choice("locale", code) for code in LOCALES])
     async def set_schedule(
@@ -49,6 +50,7 @@ class Schedule(commands.Cog):
         deadline: str | None = None,
         locale: str | None = None,
         holidays: bool | None = None,
+        reminder: int | None = None,
     ) -> None:
         options = {
             "channel": channel,
@@ -58,6 +60,7 @@ class Schedule(commands.Cog):
             "deadline": deadline,
             "locale": locale,
             "holidays": holidays,
+            "reminder": reminder,
         }
         call, reply = await self.bot.run_command(interaction, ("schedule", "set"), options)
         if succeeded(reply):
