@@ -264,9 +264,10 @@ def harness(core: Core, clock: ManualClock) -> Harness:
 
 
 def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in a comparable form."""
-    state = {}
-    for table in Base.metadata.sorted_tables:
-        rows = session.execute(select(table)).all()
-        state[table.name] = sorted((tuple(map(repr, row)) for row in rows), key=str)
-    return state
+    """Every row of every table, in primary-key order, to compare before and after."""
+    return {
+        table.name: [
+            tuple(row) for row in session.execute(select(table).order_by(*table.primary_key))
+        ]
+        for table in Base.metadata.sorted_tables
+    }

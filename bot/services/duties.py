@@ -81,7 +81,9 @@ def ensure_review_post(session: Session, group: Group, local_date: date, now: da
     enqueue(session, group, reply, now)
     if problem is not None:
         thread = Reply.public("problem.thread_open", **problems.problem_params(problem))
-        thread.thread = i18n.text(group.locale, "problem.thread_name", {"date": local_date})
+        thread.thread = i18n.text(
+            group.locale, "problem.thread_name", {"date": local_date.isoformat()}
+        )
         names = [mention(session, m) for m in problems.solvers(session, group, problem.id)]
         thread.lines.append(
             Text("problem.thread_solvers", {"names": names})

@@ -13,7 +13,7 @@ from bot.services.calendar import local_today
 from bot.services.context import Actor
 from bot.services.groups import ensure_user
 from bot.services.permissions import active_member, require_admin
-from db.models import Away, Group, Member, ModAssignment, SwapRequest, User
+from db.models import Away, DutyRun, Group, Member, ModAssignment, SwapRequest, User
 
 
 def active_members(session: Session, group: Group) -> list[Member]:
@@ -58,15 +58,25 @@ def _add(session: Session, group: Group, user_id: int, name: str, now: datetime)
 
 
 def _remove(session: Session, group: Group, member: Member, now: datetime) -> None:
-    """Deactivate; release the member's future pinned days and open swap requests."""
+    """Deactivate; release the member's turns not announced yet (today's too) and open
+    swap requests."""
+    from bot.services.rotation import REVIEW_DUTY  # rotation imports this module
+
     member.active = False
     member.left_at = now
     today = local_today(group, now)
+    announced = session.scalar(
+        select(DutyRun.id).where(
+            DutyRun.group_id == group.id,
+            DutyRun.duty == REVIEW_DUTY,
+            DutyRun.local_date == today,
+        )
+    )
     session.execute(
         delete(ModAssignment).where(
             ModAssignment.group_id == group.id,
             ModAssignment.member_id == member.id,
-            ModAssignment.day > today,
+            ModAssignment.day > today if announced is not None else ModAssignment.day >= today,
         )
     )
     session.execute(

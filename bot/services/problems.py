@@ -26,7 +26,7 @@ from db.models import Group, Member, Problem, ProblemPick, ProblemPickEvent, Pro
 
 LANGUAGES = ("python", "java", "cpp", "c", "javascript", "kotlin", "swift", "go", "rust", "sql")
 MAX_HISTORY = 50
-_LINK = re.compile(r"https?://[^\s<>]{1,290}")
+_LINK = re.compile(r"https://[^\s<>]{1,292}")  # fits ProblemSolve.link (300)
 
 
 # --- lookups -------------------------------------------------------------------------
@@ -193,7 +193,15 @@ def reroll(session: Session, group: Group, actor: Actor, now: datetime) -> Reply
     existing = pick_for(session, group, target)
     if existing is None or not existing.auto:
         raise Conflict("error.reroll_not_auto", day=target)
-    problem = auto_candidate(session, group, target, exclude={existing.problem_id})
+    rejected = session.scalars(  # never back to one an earlier reroll replaced
+        select(ProblemPickEvent.old_problem_id).where(
+            ProblemPickEvent.group_id == group.id,
+            ProblemPickEvent.for_date == target,
+            ProblemPickEvent.kind == "reroll",
+        )
+    )
+    exclude = {existing.problem_id} | {p for p in rejected if p is not None}
+    problem = auto_candidate(session, group, target, exclude=exclude)
     if problem is None:
         raise Conflict("error.no_unused_problem")
     old = session.get(Problem, existing.problem_id)
@@ -322,7 +330,8 @@ def today_reply(session: Session, group: Group, now: datetime) -> Reply:
         reply.lines.append(Text("problem.next_line", {"day": nxt, **problem_params(problem)}))
     elif nxt is not None:
         deadline = deadline_for(session, group, nxt)
-        reply.lines.append(Text("problem.next_unpicked", {"day": nxt, "deadline": deadline}))
+        at = deadline.time() if deadline else None  # a datetime would render as a date
+        reply.lines.append(Text("problem.next_unpicked", {"day": nxt, "deadline": at}))
     if not reply.lines:
         reply.key = "problem.none_yet"
     return reply

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,12 +58,31 @@ class AwayBook:
 
 
 def _last_served(session: Session, group: Group, before: date) -> dict[int, date]:
-    rows = session.execute(
-        select(ModAssignment.member_id, func.max(ModAssignment.day))
-        .where(ModAssignment.group_id == group.id, ModAssignment.day < before)
-        .group_by(ModAssignment.member_id)
+    """Each member's latest turn before ``before``. A turn fixed in advance (by a swap) on
+    a day that is no longer a study day (declared off since) and was never announced did
+    not happen, so it does not count."""
+    calendar = StudyCalendar(session, group)
+    announced = set(
+        session.scalars(
+            select(DutyRun.local_date).where(
+                DutyRun.group_id == group.id,
+                DutyRun.duty == REVIEW_DUTY,
+                DutyRun.local_date < before,
+            )
+        )
     )
-    return {member_id: day for member_id, day in rows}
+    rows = session.execute(
+        select(ModAssignment.member_id, ModAssignment.day).where(
+            ModAssignment.group_id == group.id, ModAssignment.day < before
+        )
+    )
+    last: dict[int, date] = {}
+    for member_id, day in rows:
+        if day not in announced and not calendar.is_study_day(day):
+            continue
+        if day > last.get(member_id, date.min):
+            last[member_id] = day
+    return last
 
 
 def _pins(session: Session, group: Group, start: date) -> dict[date, int]:

@@ -1,7 +1,8 @@
 """Running the console as a user would: ``python -m bot.cli`` in a subprocess.
 
 ``ConsoleRunner.script`` writes a script file into the test's folder and runs it on that
-folder's SQLite database, so two runs in one test share their data (a restart).
+folder's SQLite database, so two runs in one test share their data (a restart);
+``ConsoleRunner.run_file`` runs a script file that already exists the same way.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ class ConsoleRunner:
         self._count += 1
         path = self.folder / f"script-{self._count}.txt"
         path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return self.run_file(path, *args)
+
+    def run_file(self, path: Path, *args: str) -> Result:
+        """Run the console script ``path`` with extra console ``args``."""
         return self.cli(
             "console",
             "--db",

@@ -1,16 +1,10 @@
 """The console blocks of the daily-problem routine, written out for exact comparisons.
 
-Korean unless a name says otherwise. ``posts`` is ``Result.blocks`` with the two parts
-that known core bugs get wrong replaced by placeholders (see ``pending_fixes``), so every
-other character of every block is still compared; ``test_problem_week`` holds the strict
-xfail tests that pin the bugs themselves.
+Korean; days are written as the bot writes them ("12월 22일(화)"), thread names by ISO
+date ("2026-12-22 리뷰").
 """
 
 from __future__ import annotations
-
-import re
-
-from tests.console.conftest import Result
 
 URL = "https://school.programmers.co.kr/learn/courses/30/lessons/{}"
 TITLES = {
@@ -30,32 +24,6 @@ TITLES = {
     147354: "테이블 해시 함수",
     160585: "혼자서 하는 틱택토",
 }
-THREAD = "[#study > THREAD]"  # the thread part of a block's prefix, name masked
-DEADLINE = "DEADLINE"  # the masked deadline of "/problem today"
-
-_THREAD_PREFIX = re.compile(r"^\[#([\w.\-]+) > [^\]\n]+\]")
-_UNPICKED_DEADLINE = re.compile(r"\((마감|deadline) .*\)\.$", re.MULTILINE)
-
-
-def pending_fixes(block: str) -> str:
-    """Mask what two core bugs render wrongly; drop each mask once its bug is fixed.
-
-    1. Review threads are named with the long date ("12월 22일(화) 리뷰",
-       "Mon 2026-12-28 review"); the design names them "2026-12-22 리뷰".
-    2. ``/problem today`` renders the unpicked day's deadline, a datetime, as a date
-       ("마감 12월 21일(월)", "deadline Thu 2026-12-24T19:00:00+09:00").
-    """
-    block = _THREAD_PREFIX.sub(r"[#\1 > THREAD]", block)
-    return _UNPICKED_DEADLINE.sub(rf"(\1 {DEADLINE}).", block)
-
-
-def posts(result: Result) -> list[str]:
-    return [pending_fixes(block) for block in result.blocks]
-
-
-def thread_names(result: Result) -> list[str]:
-    """The raw names of the threads posted into, in order."""
-    return re.findall(r"^\[#[\w.\-]+ > ([^\]\n]+)\]", result.out, flags=re.MULTILINE)
 
 
 def url(pid: int) -> str:
@@ -79,13 +47,15 @@ def review_post(day: str, name: str, pid: int | None = None) -> str:
     )
 
 
-def thread_post(pid: int, *solvers: str) -> str:
+def thread_post(iso_day: str, pid: int, *solvers: str) -> str:
+    """The second review post, in the day's thread."""
     who = (
         f"푼 사람: {', '.join(solvers)}"
         if solvers
         else "아직 푼 사람이 없습니다. `/problem solved`로 알려 주세요."
     )
-    return f"{THREAD} [{pid}] {TITLES[pid]} 풀이를 이 스레드에 공유해 주세요.\n  {who}"
+    first = f"[#study > {iso_day} 리뷰] [{pid}] {TITLES[pid]} 풀이를 이 스레드에 공유해 주세요."
+    return f"{first}\n  {who}"
 
 
 def reminder(name: str, day: str) -> str:

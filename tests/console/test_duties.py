@@ -12,7 +12,7 @@ import re
 import pytest
 
 from tests.console.conftest import ConsoleRunner, Result
-from tests.console.posts import auto_pick, joined, posts, reminder, review_post, thread_post
+from tests.console.posts import auto_pick, joined, reminder, review_post, thread_post
 
 
 def review_days(result: Result) -> list[str]:
@@ -25,9 +25,15 @@ def review_days(result: Result) -> list[str]:
     return days
 
 
+def iso(day: str) -> str:
+    """ "12월 8일(화)" → "2026-12-08" (every day in these tests is in December 2026)."""
+    month, day_of_month = map(int, re.findall(r"\d+", day)[:2])
+    return f"2026-{month:02}-{day_of_month:02}"
+
+
 def study_day(day: str, name: str, pid: int | None, next_day: str, next_pid: int) -> list[str]:
     """One study day where nobody picks: review (+ thread), reminder, auto-pick."""
-    review = [review_post(day, name, pid)] + ([thread_post(pid)] if pid else [])
+    review = [review_post(day, name, pid)] + ([thread_post(iso(day), pid)] if pid else [])
     return [*review, reminder(name, next_day), auto_pick(next_day, next_pid)]
 
 
@@ -52,7 +58,7 @@ def weeks(tmp_path_factory: pytest.TempPathFactory) -> Result:
 
 def test_review_post_names_the_moderator_once(weeks: Result) -> None:
     assert weeks.code == 0, weeks.err
-    assert posts(weeks)[:4] == [
+    assert weeks.blocks[:4] == [
         joined("alice"),
         joined("bob"),
         joined("carol"),
@@ -70,9 +76,9 @@ def test_weekends_are_skipped_and_moderators_rotate(weeks: Result) -> None:
         # Friday's deadline is for Monday; nothing on Saturday and Sunday
         *study_day("12월 11일(금)", "bob", 147354, "12월 14일(월)", 160585),
         review_post("12월 14일(월)", "carol", 160585),
-        thread_post(160585),
+        thread_post("2026-12-14", 160585),
     ]
-    assert posts(weeks)[3 : 3 + len(first_week)] == first_week
+    assert weeks.blocks[3 : 3 + len(first_week)] == first_week
 
 
 def test_korean_public_holiday_is_skipped(weeks: Result) -> None:
@@ -86,10 +92,10 @@ def test_korean_public_holiday_is_skipped(weeks: Result) -> None:
     ]  # 12-25 is 기독탄신일 (Christmas), a Friday
     assert len(days) == len(set(days)) == 15
     # Thursday's reminder and deadline are for Monday; Friday to Sunday post nothing
-    assert posts(weeks)[-6:] == [
+    assert weeks.blocks[-6:] == [
         *study_day("12월 24일(목)", "bob", 17679, "12월 28일(월)", 76502),
         review_post("12월 28일(월)", "carol", 76502),
-        thread_post(76502),
+        thread_post("2026-12-28", 76502),
     ]
     # 3 joins; 15 reviews, 14 with a thread; 14 reminders and 14 deadlines (not 12-28's yet)
     assert len(weeks.blocks) == 3 + 15 + 14 + 14 + 14

@@ -41,7 +41,11 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "studybot.db"
-    build_core(Settings(database_url=f"sqlite:///{path}", _env_file=None))  # type: ignore[call-arg]
+    core = build_core(Settings(database_url=f"sqlite:///{path}", _env_file=None))  # type: ignore[call-arg]
+    # Closing the connections checkpoints the write-ahead log (the seeded problem
+    # catalogue) into the file itself, which is all that each test copies.
+    core.services.session_factory.kw["bind"].dispose()
+    assert not path.with_name(path.name + "-wal").exists()
     return path
 
 

@@ -2,8 +2,9 @@
 
 ``Gateway`` builds interaction payloads the way Discord sends them and feeds real
 ``discord.Interaction`` objects to the bot (the command tree, or the view store for
-buttons). ``Recorder`` replaces the webhook adapter's two sending methods, so what the
-bot answers is recorded instead of sent.
+buttons). ``Recorder`` replaces the webhook adapter's interaction methods (respond,
+follow up, edit or delete the original response), so what the bot answers is recorded
+instead of sent.
 """
 
 from __future__ import annotations
@@ -53,11 +54,12 @@ CAROL = Person(103, "carol")
 
 @dataclass
 class Sent:
-    """One message (or autocomplete answer) the bot would have sent."""
+    """One message (or autocomplete answer, deferral, edit or deletion) the bot would have sent."""
 
     interaction_id: int
-    via: str  # "response" (the interaction callback) or "followup"
-    type: int | None  # callback type: 4 message, 7 update message, 8 autocomplete
+    via: str  # "response" (the interaction callback), "followup", "edit" or "delete" (original)
+    type: int | None  # callback type: 4 message, 5 deferred (thinking), 6 deferred update,
+    # 7 update message, 8 autocomplete
     data: dict[str, Any]
     files: list[tuple[str, bytes]] = field(default_factory=list)
 
@@ -97,7 +99,7 @@ def _json_part(payload: dict[str, Any] | None, multipart: list[dict[str, Any]] |
 
 
 class Recorder:
-    """Stands in for the webhook adapter's two sending calls and records what they get."""
+    """Stands in for the webhook adapter's interaction calls and records what they get."""
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
@@ -107,7 +109,8 @@ class Recorder:
     ) -> dict[str, Any]:
         body = _json_part(params.payload, params.multipart)  # {"type": ..., "data": {...}}
         files = [_read_file(f) for f in params.files or []]
-        self.sent.append(Sent(interaction_id, "response", body["type"], body["data"], files))
+        data = body.get("data", {})  # a deferral may have none
+        self.sent.append(Sent(interaction_id, "response", body["type"], data, files))
         return {"interaction": {"id": str(interaction_id), "type": body["type"]}}
 
     async def execute_webhook(
@@ -126,12 +129,36 @@ class Recorder:
         self.sent.append(Sent(interaction_id, "followup", None, body, recorded))
         return message_payload(body.get("content") or "", body.get("components", []))
 
+    async def edit_original_interaction_response(
+        self,
+        application_id: int,
+        token: str,
+        *,
+        payload: dict[str, Any] | None = None,
+        multipart: list[dict[str, Any]] | None = None,
+        files: list[discord.File] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        body = _json_part(payload, multipart)
+        interaction_id = int(token.removeprefix("token-"))
+        recorded = [_read_file(f) for f in files or []]
+        self.sent.append(Sent(interaction_id, "edit", None, body, recorded))
+        return message_payload(body.get("content") or "", body.get("components", []))
+
+    async def delete_original_interaction_response(
+        self, application_id: int, token: str, **_: Any
+    ) -> None:
+        self.sent.append(Sent(int(token.removeprefix("token-")), "delete", None, {}))
+
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         adapter = AsyncWebhookAdapter
-        monkeypatch.setattr(
-            adapter, "create_interaction_response", _bound(self.create_interaction_response)
-        )
-        monkeypatch.setattr(adapter, "execute_webhook", _bound(self.execute_webhook))
+        for name in (
+            "create_interaction_response",
+            "execute_webhook",
+            "edit_original_interaction_response",
+            "delete_original_interaction_response",
+        ):
+            monkeypatch.setattr(adapter, name, _bound(getattr(self, name)))
 
     def for_interaction(self, interaction_id: int) -> list[Sent]:
         return [s for s in self.sent if s.interaction_id == interaction_id]

@@ -182,7 +182,12 @@ async def test_long_replies_are_cut_and_attached(
 
 
 async def test_a_command_discord_still_shows_but_the_bot_lacks(gateway: Gateway) -> None:
-    stale = {"id": "1", "name": "problem", "type": 1, "options": [{"name": "pick", "type": 1}]}
+    stale = {"id": "1", "name": "retired", "type": 1, "options": [{"name": "run", "type": 1}]}
     (answer,) = await gateway.send_command(stale)
     assert answer.ephemeral
-    assert answer.content == "/problem 명령을 알 수 없습니다."
+    assert answer.content == "/retired 명령을 알 수 없습니다."
+
+    stale_sub = {"id": "1", "name": "problem", "type": 1, "options": [{"name": "vote", "type": 1}]}
+    (answer,) = await gateway.send_command(stale_sub)
+    assert answer.ephemeral
+    assert answer.content == "/problem vote 명령을 알 수 없습니다."

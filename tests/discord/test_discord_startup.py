@@ -29,12 +29,12 @@ def record_syncs(bot: StudyBot, monkeypatch: pytest.MonkeyPatch) -> list[int | N
 
 
 async def test_installs_cogs_buttons_and_translator(studybot: StudyBot) -> None:
-    assert set(studybot.cogs) == {"Members", "Rotation", "Schedule"}
+    assert set(studybot.cogs) == {"Members", "Problems", "Rotation", "Schedule"}
     assert isinstance(studybot.tree.translator, StudyTranslator)
     store = studybot._connection._view_store
     assert SwapButton in store._dynamic_items.values()
     names = {c.name for c in studybot.tree.get_commands()}
-    assert names == {"member", "mod", "away", "schedule"}
+    assert names == {"member", "mod", "away", "schedule", "problem"}
 
 
 async def test_syncs_to_the_dev_guild_only_when_configured(
@@ -48,7 +48,7 @@ async def test_syncs_to_the_dev_guild_only_when_configured(
     await studybot.sync_commands()
     assert synced == [None, 42]
     guild_names = {c.name for c in studybot.tree.get_commands(guild=discord.Object(id=42))}
-    assert guild_names == {"member", "mod", "away", "schedule"}
+    assert guild_names == {"member", "mod", "away", "schedule", "problem"}
 
 
 async def test_setup_hook_starts_scheduler_and_outbox(

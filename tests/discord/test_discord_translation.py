@@ -17,6 +17,7 @@ import bot.i18n
 from bot.adapters.discord.bot import StudyBot
 from bot.adapters.discord.translator import StudyTranslator
 from bot.commands import COMMANDS
+from bot.services.problems import LANGUAGES
 
 NAME = re.compile(r"[-_'\w]{1,32}")  # Discord's name rule for letters of any script
 HANGUL = re.compile(r"[가-힣]")
@@ -51,12 +52,13 @@ def nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def test_tree_matches_the_command_table(studybot: StudyBot) -> None:
-    """Each Discord command is in the table with the same options, and each area the bot
-    serves (member, mod, away, schedule) is served completely."""
+    """Each Discord command is in the table with the same options, and each area of the
+    table (member, mod, away, schedule, problem, ...) is served completely."""
     found = {path: payload for p in await payloads(studybot) for path, payload in leaves(p)}
     served = {path[0] for path in found}
-    assert served >= {"member", "mod", "away", "schedule"}
-    assert set(found) == {path for path in COMMANDS if path[0] in served}
+    assert served >= {"member", "mod", "away", "schedule", "problem"}
+    assert served == {path[0] for path in COMMANDS}, "an area of the table has no cog"
+    assert set(found) == set(COMMANDS)
     for path, payload in found.items():
         options = {o["name"]: o.get("required", False) for o in payload["options"]}
         assert options == {o.name: o.required for o in COMMANDS[path].options}, path
@@ -66,10 +68,10 @@ async def test_every_name_and_description_has_korean(studybot: StudyBot) -> None
     for payload in await payloads(studybot):
         for node in nodes(payload):
             korean = node["name_localizations"]["ko"]
-            assert HANGUL.search(korean), (node["name"], korean)
-            if "value" in node:  # a choice: free text, but at most 100 characters
-                assert len(korean) <= 100
+            if "value" in node:  # a choice: free text (C++ is C++), at most 100 characters
+                assert 1 <= len(korean) <= 100
                 continue
+            assert HANGUL.search(korean), (node["name"], korean)
             assert NAME.fullmatch(korean) and korean == korean.lower(), korean
             assert NAME.fullmatch(node["name"]) and node["name"] == node["name"].lower()
             description = node["description_localizations"]["ko"]
@@ -114,6 +116,27 @@ async def test_locale_option_offers_ko_and_en(studybot: StudyBot) -> None:
     (locale,) = [o for o in set_command["options"] if o["name"] == "locale"]
     assert [c["value"] for c in locale["choices"]] == ["ko", "en"]
     assert locale["choices"][0]["name_localizations"]["ko"] == "한국어 (ko)"
+
+
+async def test_language_option_offers_the_known_languages(studybot: StudyBot) -> None:
+    (problem,) = [p for p in await payloads(studybot) if p["name"] == "problem"]
+    (solved,) = [o for o in problem["options"] if o["name"] == "solved"]
+    (language,) = [o for o in solved["options"] if o["name"] == "language"]
+    assert [c["value"] for c in language["choices"]] == list(LANGUAGES)
+    assert language["choices"][0]["name_localizations"]["ko"] == "파이썬 (python)"
+    assert solved["name_localizations"]["ko"] == "풀었어요"
+    assert language.get("autocomplete", False) is False
+
+
+async def test_problem_options_autocomplete(studybot: StudyBot) -> None:
+    (problem,) = [p for p in await payloads(studybot) if p["name"] == "problem"]
+    completing = {
+        (sub["name"], option["name"])
+        for sub in problem["options"]
+        for option in sub.get("options", [])
+        if option.get("autocomplete")
+    }
+    assert completing == {("pick", "problem"), ("solved", "problem"), ("show", "problem")}
 
 
 def _placeholders(template: str) -> set[str]:

@@ -51,9 +51,7 @@ def another_database(
                 template = request.getfixturevalue("sqlite_template")
                 url = fresh_sqlite(template, tmp_path / f"other-{made}")
             else:
-                url = stack.enter_context(
-                    postgres_schema(request.getfixturevalue("postgres_url"))
-                )
+                url = stack.enter_context(postgres_schema(request.getfixturevalue("postgres_url")))
             clock = ManualClock(START)
             core = build_core(Settings(database_url=url, _env_file=None), clock)  # type: ignore[call-arg]
             stack.callback(engine_of(core).dispose)

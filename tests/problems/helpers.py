@@ -29,9 +29,6 @@ MONDAY = date(2026, 12, 7)
 TUESDAY = date(2026, 12, 8)
 WEDNESDAY = date(2026, 12, 9)
 THURSDAY = date(2026, 12, 10)
-FRIDAY = date(2026, 12, 11)
-NEXT_MONDAY = date(2026, 12, 14)
-DEADLINE = time(19, 0)
 
 # Problems of the shipped catalogue used by the tests.
 NARA = (12899, "124 나라의 숫자")
@@ -85,9 +82,7 @@ def events(harness: Harness) -> list[tuple[date, str, int | None, int, int | Non
     """(for_date, kind, old problem, new problem, user id) of every pick event, in order."""
     with harness.transaction() as session:
         rows = session.scalars(select(ProblemPickEvent).order_by(ProblemPickEvent.id))
-        return [
-            (r.for_date, r.kind, r.old_problem_id, r.new_problem_id, r.user_id) for r in rows
-        ]
+        return [(r.for_date, r.kind, r.old_problem_id, r.new_problem_id, r.user_id) for r in rows]
 
 
 def solves(harness: Harness) -> list[tuple[str, int, str | None, str | None]]:

@@ -234,3 +234,36 @@ def test_away_list_and_cancel(harness: Harness) -> None:
     assert (reply.key, reply.params) == ("away.cancelled", {"count": 1})
     assert len(harness.invoke("alice", "away").lines) == 1
     assert [n for _, n in schedule(harness, days=2)] == ["alice", "bob"]
+
+
+def test_leaving_before_the_review_hands_today_to_someone_else(harness: Harness) -> None:
+    harness.join("alice", "bob", "carol")
+    assert harness.invoke("bob", "mod today").params["name"].name == "alice"  # fixed at 08:00
+    assert harness.invoke("alice", "member leave").key == "member.left"
+    assert harness.invoke("bob", "mod today").params["name"].name == "bob"
+    review(harness, MONDAY)
+    assert assignments(harness) == {MONDAY: "bob"}
+
+
+@pytest.mark.sqlite_only
+def test_leaving_after_the_review_keeps_today_as_history(harness: Harness) -> None:
+    harness.join("alice", "bob")
+    review(harness, MONDAY)
+    harness.at("2026-12-07 15:00")
+    assert harness.invoke("alice", "member leave").key == "member.left"
+    assert assignments(harness) == {MONDAY: "alice"}
+
+
+@pytest.mark.sqlite_only
+def test_a_day_off_on_a_swapped_day_is_no_phantom_turn(harness: Harness) -> None:
+    harness.join("alice", "bob", "carol", "dave")
+    reply = harness.invoke("alice", "mod swap", **{"with": harness.ref("carol")})
+    assert harness.invoke("carol", "mod accept", id=reply.params["id"]).key == "mod.swap_done"
+    # The swap fixed Mon carol, Tue bob, Wed alice; then Tuesday is declared off.
+    admin = harness.grant_admin("admin")
+    assert harness.invoke(admin, "schedule dayoff", date="12-08").key == "schedule.day_off_added"
+    planned = schedule(harness, days=6)
+    assert [name for _, name in planned] == ["carol", "alice", "bob", "dave", "carol", "alice"]
+    got = run_days(harness, MONDAY, planned[-1][0])
+    got.pop(date(2026, 12, 8))  # the fixed row stays, but no review happens that day
+    assert list(got.items()) == planned  # bob's turn is not lost to the day off

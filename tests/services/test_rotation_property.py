@@ -1,6 +1,8 @@
-"""Property: over any sequence of joins, leaves and away periods, every study day has one
-moderator who is active and not away, and nobody moderates twice before everyone eligible
-at their second turn has had a turn since their first."""
+"""Property: over any sequence of joins, leaves, away periods and early looks at today's
+moderator, every study day has one moderator who is active and not away at review time,
+and nobody moderates twice before everyone eligible at their second turn has had a turn
+since their first ("eligible" as of the moment the turn was fixed: a look at
+``/mod today`` fixes it, and a newcomer joining later that day does not take it over)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ event = st.one_of(
     st.tuples(st.just("leave"), person),
     # away from (today + offset) for (length + 1) calendar days
     st.tuples(st.just("away"), person, st.integers(0, 6), st.integers(0, 4)),
+    # someone asks who moderates today: that fixes today's turn
+    st.tuples(st.just("peek"), person),
 )
 
 
@@ -41,6 +45,8 @@ class Model:
     active: set[str] = field(default_factory=set)
     away: dict[str, list[tuple[date, date]]] = field(default_factory=dict)
     turns: list[tuple[date, str | None, frozenset[str]]] = field(default_factory=list)
+    # today's turn once fixed early: (moderator, who was eligible then)
+    fixed: tuple[str, frozenset[str]] | None = None
 
     def eligible(self, day: date) -> frozenset[str]:
         return frozenset(
@@ -74,6 +80,7 @@ def play(url: str, initial: list[str], days: list[list[tuple]]) -> Model:
             with services.transaction() as session:
                 group = get_group(session, group_id)
                 now = clock.now()
+                model.fixed = None
                 for kind, name, *span in events:
                     if kind == "join" and name not in model.active:
                         members.join(session, group, actor(name), now)
@@ -81,11 +88,19 @@ def play(url: str, initial: list[str], days: list[list[tuple]]) -> Model:
                     elif kind == "leave" and name in model.active:
                         members.leave(session, group, actor(name), now)
                         model.active.discard(name)
+                        if model.fixed and model.fixed[0] == name:
+                            model.fixed = None  # a turn not announced yet is given back
                     elif kind == "away" and name in model.active:
                         start = day + timedelta(days=span[0])
                         end = start + timedelta(days=span[1])
                         rotation.set_away(session, group, actor(name), start, end, now)
                         model.away.setdefault(name, []).append((start, end))
+                        if model.fixed and model.fixed[0] == name and start <= day:
+                            model.fixed = None
+                    elif kind == "peek":
+                        member = rotation.moderator_for(session, group, day, now)
+                        if member is not None and model.fixed is None:
+                            model.fixed = (PEOPLE[member.user_id - 1000], model.eligible(day))
                 assert ensure_review_post(session, group, day, now)
                 by_id.update(
                     {m.id: PEOPLE[m.user_id - 1000] for m in session.scalars(select(Member))}
@@ -96,7 +111,13 @@ def play(url: str, initial: list[str], days: list[list[tuple]]) -> Model:
                     )
                 )
                 moderator = None if row is None else by_id[row.member_id]
-            model.turns.append((day, moderator, model.eligible(day)))
+            eligible = model.eligible(day)  # at review time
+            assert (moderator is None) == (not eligible), (day, moderator, sorted(eligible))
+            assert moderator is None or moderator in eligible, (day, moderator, sorted(eligible))
+            if model.fixed is not None:
+                assert moderator == model.fixed[0], (day, moderator, model.fixed)
+                eligible = model.fixed[1]
+            model.turns.append((day, moderator, eligible))
     finally:
         engine_of(core).dispose()
     return model

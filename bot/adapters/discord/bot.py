@@ -40,7 +40,12 @@ class StudyBot(commands.Bot):
     """Slash commands over the shared core. Everything it needs comes in here."""
 
     def __init__(
-        self, core: Core, settings: Settings, *, intents: discord.Intents | None = None
+        self,
+        core: Core,
+        settings: Settings,
+        *,
+        intents: discord.Intents | None = None,
+        defer_after: float = dispatch.DEFER_AFTER,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -51,6 +56,7 @@ class StudyBot(commands.Bot):
         )
         self.core = core
         self.settings = settings
+        self.defer_after = defer_after  # seconds before a slow answer is deferred
         self.outbox = OutboxLoop(core, DiscordChannelSender(self), settings.outbox_poll_seconds)
         self.scheduler = DutyScheduler(core, after_run=self.outbox.poke)
         self._outbox_task: asyncio.Task[None] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,9 @@ from discord import app_commands
 
 from bot.commands import ChannelRef, UserRef
 from bot.core import Core
+from bot.errors import DomainError
 from bot.i18n import text
+from bot.services import catalogue, problems
 from bot.services.groups import get_group
 from bot.services.rotation import pending_swaps
 
@@ -23,6 +26,7 @@ __all__ = [
     "MAX_CHOICES",
     "ChannelOption",
     "UserOption",
+    "problem_choices",
     "swap_choices",
     "timezone_choices",
 ]
@@ -124,3 +128,53 @@ async def swap_choices(
         return []
     group_id = await bot.core.group_for_guild(interaction.guild_id)
     return await bot.core.run(_swap_choices_sync, bot.core, group_id, current)
+
+
+def _problem_choice(problem_id: int, title: str) -> app_commands.Choice[str]:
+    return app_commands.Choice(
+        name=f"{problem_id} {title}"[:MAX_CHOICE_NAME], value=str(problem_id)
+    )
+
+
+def _problem_choices_sync(
+    core: Core, group_id: int, current: str, lead_with_current: bool
+) -> list[app_commands.Choice[str]]:
+    with core.services.transaction() as session:
+        if current.strip():
+            found = problems.search_choices(session, current, limit=MAX_CHOICES)
+            if not found:  # a pasted problem link
+                with contextlib.suppress(DomainError):
+                    problem = catalogue.resolve(session, current)
+                    return [_problem_choice(problem.id, problem.title)]
+            return [app_commands.Choice(name=label, value=value) for label, value in found]
+        group = get_group(session, group_id)
+        suggested: list[tuple[int, str]] = []
+        if lead_with_current:
+            pick = problems.current_pick(session, group, core.services.clock.now())
+            if pick is not None:
+                problem = catalogue.get(session, pick.problem_id)
+                suggested.append((problem.id, problem.title))
+        used = problems.used_problem_ids(session, group)
+        for problem in catalogue.search(session, "", limit=len(used) + 10 * MAX_CHOICES):
+            if len(suggested) >= MAX_CHOICES:
+                break
+            if problem.kind == "algorithm" and problem.id not in used:
+                suggested.append((problem.id, problem.title))
+        return [_problem_choice(problem_id, title) for problem_id, title in suggested]
+
+
+async def problem_choices(
+    bot: StudyBot, interaction: discord.Interaction[Any], current: str, *, lead_with_current: bool
+) -> list[app_commands.Choice[str]]:
+    """Problems for the ``problem`` option, labelled "12899 124 나라의 숫자", valued by id.
+
+    What was typed is searched in the catalogue (every word a part of the title, or of the
+    id); a pasted problem link finds its problem. Nothing typed suggests the algorithm
+    problems the group has not reviewed yet, by id; with ``lead_with_current``
+    (``/problem solved``, ``/problem show``) the problem members are working on now comes
+    first.
+    """
+    if interaction.guild_id is None:
+        return []
+    group_id = await bot.core.group_for_guild(interaction.guild_id)
+    return await bot.core.run(_problem_choices_sync, bot.core, group_id, current, lead_with_current)

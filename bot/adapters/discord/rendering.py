@@ -63,6 +63,15 @@ class Outgoing:
         """Keyword arguments for an interaction response or follow-up."""
         return {**self.send_kwargs(), "ephemeral": self.ephemeral}
 
+    def edit_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``Interaction.edit_original_response`` (files as attachments)."""
+        kwargs: dict[str, Any] = {"content": self.content, "allowed_mentions": ALLOWED_MENTIONS}
+        if self.files:
+            kwargs["attachments"] = self.files
+        if self.view is not None:
+            kwargs["view"] = self.view
+        return kwargs
+
 
 def _fit(full: str, locale: str) -> tuple[str, discord.File | None]:
     if len(full) <= MAX_CONTENT:

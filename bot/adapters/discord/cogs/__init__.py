@@ -2,6 +2,7 @@
 
 EXTENSIONS = (
     "bot.adapters.discord.cogs.members",
+    "bot.adapters.discord.cogs.problems",
     "bot.adapters.discord.cogs.rotation",
     "bot.adapters.discord.cogs.schedule",
 )
