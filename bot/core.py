@@ -10,11 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from bot.clock import ManualClock
 from bot.commands import COMMANDS, Call
 from bot.errors import DomainError
 from bot.replies import Reply
 from bot.schedule.planner import DueDuty
-from bot.schedule.runner import reconcile, run_due
+from bot.schedule.runner import reconcile, run_due, step_through
 from bot.services import outbox
 from bot.services.context import Services
 from bot.services.groups import get_or_create_group
@@ -87,6 +88,9 @@ class Core:
 
     def reconcile_sync(self) -> list[DueDuty]:
         return reconcile(self.services)
+
+    def step_through_sync(self, clock: ManualClock, until: datetime) -> list[DueDuty]:
+        return step_through(self.services, clock, until)
 
     def run_due_sync(self, after: datetime, until: datetime) -> list[DueDuty]:
         return run_due(self.services, after, until)

@@ -142,10 +142,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     themselves are tested on empty databases in tests/db.
     """
     path = tmp_path_factory.mktemp("template") / "studybot.db"
-    built = build_core(
-        Settings(database_url=f"sqlite:///{path}", _env_file=None), ManualClock(START)
-    )  # type: ignore[call-arg]
-    engine_of(built).dispose()
+    settings = Settings(database_url=f"sqlite:///{path}", _env_file=None)  # type: ignore[call-arg]
+    engine_of(build_core(settings, ManualClock(START))).dispose()
     return path
 
 
@@ -178,7 +176,8 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def core(request: pytest.FixtureRequest, settings: Settings, clock: ManualClock) -> Iterator[Core]:
-    """``build_core`` on the test's database (it runs the migrations and seeds)."""
+    """``build_core`` on the test's database (it runs the migrations and seeds). A SQLite
+    file starts as a copy of ``sqlite_template``, so there that finds nothing to do."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         shutil.copyfile(request.getfixturevalue("sqlite_template"), url.database)

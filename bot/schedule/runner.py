@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.clock import ManualClock
 from bot.schedule.planner import DueDuty, due_between
 from bot.services.context import Services
 from bot.services.duties import DUTIES
@@ -54,6 +55,20 @@ def run_due(services: Services, after: datetime, until: datetime) -> list[DueDut
             log.exception(
                 "duty %s for group %s on %s failed", item.duty, item.group_id, item.local_date
             )
+    return posted
+
+
+def step_through(services: Services, clock: ManualClock, until: datetime) -> list[DueDuty]:
+    """Simulated time: move ``clock`` to each due instant up to ``until`` and run what falls
+    due there, as a bot running all along would have; the clock ends at ``until``."""
+    with services.session_factory() as session:
+        due = due_between(session, clock.now(), until)
+    posted = []
+    for item in due:
+        clock.set(item.due_at)
+        if run_duty(services, item.group_id, item.duty, item.local_date):
+            posted.append(item)
+    clock.set(until)
     return posted
 
 

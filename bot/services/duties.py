@@ -106,7 +106,13 @@ def reminder_time(group: Group) -> time:
 def ensure_problem_reminder(
     session: Session, group: Group, local_date: date, now: datetime
 ) -> bool:
-    """Before the deadline: remind the day's moderator, only if nothing is picked yet."""
+    """Before the deadline: remind the day's moderator, only if nothing is picked yet.
+
+    ``problem_reminder_minutes == 0`` switches it off; run late (a catch-up after the
+    deadline) it keeps its claim but says nothing, since the deadline duty has the word.
+    """
+    if group.problem_reminder_minutes == 0:
+        return False
     calendar = _claim_study_day(session, group, REMINDER_DUTY, local_date, now)
     if calendar is None:
         return False
@@ -114,6 +120,8 @@ def ensure_problem_reminder(
     if target is None or problems.pick_for(session, group, target) is not None:
         return False
     deadline = datetime.combine(local_date, group.problem_deadline, tzinfo=zone(group))
+    if now >= deadline:
+        return False
     member = moderator_for(session, group, local_date, now)
     if member is None:
         reply = Reply.public("problem.reminder_nobody", day=target, deadline=deadline.time())

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.schedule.planner import DueDuty
-from bot.schedule.runner import run_due
+from bot.schedule.runner import step_through
 from bot.services import problems
 from bot.services.calendar import local_today
 from bot.services.catalogue import problem_url
@@ -42,11 +42,11 @@ def seoul(day: date, at: time) -> datetime:
 
 
 def advance(harness: Harness, to: str | datetime) -> list[tuple[str, date]]:
-    """Move the clock to ``to`` and run every duty that fell due on the way, like the
-    scheduler does; returns (duty, local date) of those that posted."""
-    before = harness.clock.now()
-    harness.at(to)
-    posted: list[DueDuty] = run_due(harness.core.services, before, harness.clock.now())
+    """Move the clock to ``to``, running every duty that fell due on the way at its own
+    due time, like the scheduler does; returns (duty, local date) of those that posted."""
+    if isinstance(to, str):
+        to = datetime.fromisoformat(to).replace(tzinfo=SEOUL)
+    posted: list[DueDuty] = step_through(harness.core.services, harness.clock, to)
     return [(item.duty, item.local_date) for item in posted]
 
 

@@ -87,22 +87,23 @@ def test_the_reminder_time_is_configurable(study: Harness) -> None:
 
 
 def test_a_restart_catches_up_the_missed_duties_once(study: Harness) -> None:
-    """The bot was down from before 18:00 until 19:30: at start-up it runs the missed
-    reminder and deadline in due order, once, however often it starts again."""
+    """The bot was down from before 18:00 until 19:30: at start-up the missed deadline
+    auto-picks, once, however often it starts again; the missed reminder keeps its claim
+    but says nothing, since asking to pick "by 19:00" at 19:30 would be stale."""
     expected = candidate(study, TUESDAY)
     study.at("2026-12-07 19:30")
     restarted = build_core(study.core.services.settings, study.clock, migrate=False)
     try:
         caught_up = [(d.duty, d.local_date) for d in restarted.reconcile_sync()]
-        assert caught_up == [(REMINDER_DUTY, MONDAY), (DEADLINE_DUTY, MONDAY)]
-        assert [b["key"] for b in posts(study)] == ["problem.reminder", "problem.auto_picked"]
+        assert caught_up == [(DEADLINE_DUTY, MONDAY)]
+        assert [b["key"] for b in posts(study)] == ["problem.auto_picked"]
         assert sorted(duty_runs(study)) == [(DEADLINE_DUTY, MONDAY), (REMINDER_DUTY, MONDAY)]
         # Another start-up, by this process or the first, changes nothing.
         assert restarted.reconcile_sync() == []
         assert study.core.reconcile_sync() == []
     finally:
         engine_of(restarted).dispose()
-    assert len(posts(study)) == 2
+    assert len(posts(study)) == 1
     assert picks(study) == {TUESDAY: (expected, True, None)}
 
 

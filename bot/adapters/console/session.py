@@ -72,12 +72,13 @@ class ConsoleSession:
         self.deliver_outbox()
 
     def move_clock(self, new: datetime) -> None:
-        """Set the simulated clock; moving forward runs every duty due in (old, new]."""
+        """Set the simulated clock; moving forward runs every duty due in (old, new], each
+        with the clock at its due time."""
         assert isinstance(self.clock, ManualClock)
-        old = self.clock.now()
-        self.clock.set(new)
-        if self.clock.now() > old:
-            self.core.run_due_sync(old, self.clock.now())
+        if new > self.clock.now():
+            self.core.step_through_sync(self.clock, new)  # each duty at its own time
+        else:
+            self.clock.set(new)
         self.last_check = self.clock.now()
         self.deliver_outbox()
 
