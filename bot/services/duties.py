@@ -33,33 +33,33 @@ class Duty:
     run: Callable[[Session, Group, date, datetime], bool]  # True when it posted
 
 
-def claim(session: Session, group: Group, duty: str, local_date: date, now: datetime) -> bool:
-    """Insert the run's row; False when another run (earlier or concurrent) has it."""
+def claim(
+    session: Session, group: Group, duty: str, local_date: date, now: datetime
+) -> DutyRun | None:
+    """Insert the run's row; None when another run (earlier or concurrent) has it."""
+    run = DutyRun(group_id=group.id, duty=duty, local_date=local_date, ran_at=now, outcome="posted")
     try:
         with session.begin_nested():
-            session.add(
-                DutyRun(
-                    group_id=group.id,
-                    duty=duty,
-                    local_date=local_date,
-                    ran_at=now,
-                    outcome="posted",
-                )
-            )
+            session.add(run)
     except IntegrityError:
-        return False
-    return True
+        return None
+    return run
+
+
+def _quiet(run: DutyRun) -> bool:
+    """The duty ran and decided to say nothing (the claim stays, so it runs only once)."""
+    run.outcome = "skipped"
+    return False
 
 
 def _claim_study_day(
     session: Session, group: Group, duty: str, local_date: date, now: datetime
-) -> StudyCalendar | None:
+) -> tuple[StudyCalendar, DutyRun] | None:
     calendar = StudyCalendar(session, group)
     if not calendar.is_study_day(local_date):
         return None
-    if not claim(session, group, duty, local_date, now):
-        return None
-    return calendar
+    run = claim(session, group, duty, local_date, now)
+    return None if run is None else (calendar, run)
 
 
 def ensure_review_post(session: Session, group: Group, local_date: date, now: datetime) -> bool:
@@ -113,17 +113,18 @@ def ensure_problem_reminder(
     """
     if group.problem_reminder_minutes == 0:
         return False
-    calendar = _claim_study_day(session, group, REMINDER_DUTY, local_date, now)
-    if calendar is None:
+    claimed = _claim_study_day(session, group, REMINDER_DUTY, local_date, now)
+    if claimed is None:
         return False
+    calendar, run = claimed
     target = calendar.next_study_day(local_date)
     if target is None or problems.pick_for(session, group, target) is not None:
-        return False
+        return _quiet(run)
     deadline = datetime.combine(local_date, group.problem_deadline, tzinfo=zone(group))
     if now >= deadline:
-        return False
+        return _quiet(run)
     member = moderator_for(session, group, local_date, now)
-    if member is None:
+    if member is None or not member.active:
         reply = Reply.public("problem.reminder_nobody", day=target, deadline=deadline.time())
     else:
         reply = Reply.public(
@@ -137,12 +138,13 @@ def ensure_problem_deadline(
     session: Session, group: Group, local_date: date, now: datetime
 ) -> bool:
     """At the deadline: announce the next study day's pick, or auto-pick one."""
-    calendar = _claim_study_day(session, group, DEADLINE_DUTY, local_date, now)
-    if calendar is None:
+    claimed = _claim_study_day(session, group, DEADLINE_DUTY, local_date, now)
+    if claimed is None:
         return False
+    calendar, run = claimed
     target = calendar.next_study_day(local_date)
     if target is None:
-        return False
+        return _quiet(run)
     pick = problems.pick_for(session, group, target)
     if pick is not None:
         problem = catalogue.get(session, pick.problem_id)

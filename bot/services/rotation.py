@@ -131,14 +131,15 @@ def project(session: Session, group: Group, start: date, count: int) -> list[Slo
 
 
 def moderator_for(session: Session, group: Group, day: date, now: datetime) -> Member | None:
-    """Fix (materialise) and return the moderator of a study day; None when nobody can."""
+    """Fix (materialise) and return the moderator of a study day; None when nobody can
+    (or the day is not a study day, even if a turn had been fixed before it was made one)."""
+    if not StudyCalendar(session, group).is_study_day(day):
+        return None
     existing = session.scalar(
         select(ModAssignment).where(ModAssignment.group_id == group.id, ModAssignment.day == day)
     )
     if existing is not None:
         return session.get(Member, existing.member_id)
-    if not StudyCalendar(session, group).is_study_day(day):
-        return None
     slots = project(session, group, day, 1)
     if not slots or slots[0].member is None:
         return None
@@ -167,7 +168,7 @@ def moderator_for(session: Session, group: Group, day: date, now: datetime) -> M
 
 def is_moderator_today(session: Session, group: Group, actor: Actor, now: datetime) -> bool:
     member = moderator_for(session, group, local_today(group, now), now)
-    return member is not None and member.user_id == actor.user_id
+    return member is not None and member.active and member.user_id == actor.user_id
 
 
 # --- commands ------------------------------------------------------------------------

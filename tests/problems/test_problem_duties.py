@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_core
+from bot.replies import Mention
 from bot.schedule.runner import run_duty
 from bot.services import problems
 from bot.services.duties import DEADLINE_DUTY, DUTIES, REMINDER_DUTY, reminder_time
@@ -43,6 +44,12 @@ from tests.problems.helpers import (
 )
 from tests.problems.race_worker import race
 
+
+def mention_obj(harness: Harness, name: str) -> Mention:
+    actor = harness.actor(name)
+    return Mention(actor.user_id, actor.name)
+
+
 # --- the reminder ---------------------------------------------------------------------
 
 
@@ -68,6 +75,9 @@ def test_no_reminder_once_the_moderator_has_picked(study: Harness) -> None:
     assert advance(study, "2026-12-07 18:30") == []
     assert posts(study) == []
     assert (REMINDER_DUTY, MONDAY) in duty_runs(study)  # it ran, found the pick, stayed quiet
+    with study.transaction() as session:
+        outcome = session.scalar(select(DutyRun.outcome).where(DutyRun.duty == REMINDER_DUTY))
+    assert outcome == "skipped"
     assert advance(study, "2026-12-07 19:00") == [(DEADLINE_DUTY, MONDAY)]
     assert [b["key"] for b in posts(study)] == ["problem.announce"]
 
@@ -105,6 +115,33 @@ def test_a_restart_catches_up_the_missed_duties_once(study: Harness) -> None:
         engine_of(restarted).dispose()
     assert len(posts(study)) == 1
     assert picks(study) == {TUESDAY: (expected, True, None)}
+
+
+def test_the_reminder_does_not_name_a_moderator_who_left(study: Harness) -> None:
+    study.at("2026-12-07 10:00")  # alice's turn was fixed and announced at 09:30
+    with study.transaction() as session:
+        session.add(
+            DutyRun(
+                group_id=1,
+                duty=REVIEW_DUTY,
+                local_date=MONDAY,
+                ran_at=study.clock.now(),
+                outcome="posted",
+            )
+        )
+    assert study.invoke("alice", "mod today").params["name"] == mention_obj(study, "alice")
+    assert study.invoke("alice", "member leave").key == "member.left"
+    assert study.invoke("alice", "problem pick", problem="12899").key == "error.pick_not_moderator"
+    assert advance(study, "2026-12-07 18:00") == [(REMINDER_DUTY, MONDAY)]
+    [body] = posts(study)
+    assert body["key"] == "problem.reminder_nobody"
+
+
+def test_reminder_zero_switches_it_off(study: Harness) -> None:
+    assert study.invoke("admin", "schedule set", reminder=0).key == "schedule.updated"
+    study.at("2026-12-07 10:00")
+    assert advance(study, "2026-12-07 19:00") == [(DEADLINE_DUTY, MONDAY)]
+    assert [b["key"] for b in posts(study)] == ["problem.auto_picked"]
 
 
 # --- the deadline ---------------------------------------------------------------------

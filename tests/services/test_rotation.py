@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.schedule.runner import run_duty
-from bot.services.rotation import REVIEW_DUTY
+from bot.services.rotation import REVIEW_DUTY, moderator_for
 from db.models import Member, ModAssignment, OutboxMessage
 from tests.conftest import Harness
 
@@ -267,3 +267,27 @@ def test_a_day_off_on_a_swapped_day_is_no_phantom_turn(harness: Harness) -> None
     got = run_days(harness, MONDAY, planned[-1][0])
     got.pop(date(2026, 12, 8))  # the fixed row stays, but no review happens that day
     assert list(got.items()) == planned  # bob's turn is not lost to the day off
+
+
+def test_a_turn_fixed_on_a_day_later_declared_off_is_no_turn(harness: Harness) -> None:
+    harness.join("alice", "bob", "carol")
+    admin = harness.grant_admin("alice")
+    assert harness.invoke("bob", "mod swap", **{"with": harness.ref("carol")}).key == (
+        "mod.swap_requested"
+    )
+    assert harness.invoke("carol", "mod accept", id=1).key == "mod.swap_done"
+    with harness.transaction() as session:
+        pinned = session.scalars(
+            select(ModAssignment.day).where(ModAssignment.source == "swap")
+        ).all()
+    day_off = max(pinned)
+    reply = harness.invoke(admin, "schedule dayoff", date=day_off.isoformat())
+    assert reply.key == "schedule.day_off_added"
+    harness.at(f"{day_off.isoformat()} 10:00")
+    assert harness.invoke("bob", "mod today").key == "mod.today_no_study"
+    with harness.group() as (session, group):
+        assert moderator_for(session, group, day_off, harness.clock.now()) is None
+    for name in ("bob", "carol"):  # nobody moderates that day, so nobody but admins picks
+        assert harness.invoke(name, "problem pick", problem="12899").key == (
+            "error.pick_not_moderator"
+        )
