@@ -33,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     sync.add_argument("--retries", type=int, help="tries per page after the first")
     sync.add_argument("--dry-run", action="store_true", help="print what would change only")
     sync.add_argument("--db", help="database URL (default: the settings)")
+    problems.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

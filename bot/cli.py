@@ -1,4 +1,4 @@
-"""The ``studybot`` command: ``run``, ``console`` and ``db upgrade``.
+"""The ``studybot`` command: ``run``, ``console``, ``db upgrade`` and ``problems``.
 
 Each subcommand is a function that adds its parser and sets ``handler``; to add one,
 write such a function and list it in ``SUBCOMMANDS``.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from bot import catalogue_cli
 from bot.adapters.console import ConsoleOptions, run_console
 from bot.adapters.console.main import DEFAULT_FILES_DIR, display_url
 from bot.app import configure_logging
@@ -145,7 +147,12 @@ def _current_revision(url: str) -> str | None:
 
 # --- main ----------------------------------------------------------------------------
 
-SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (add_run, add_console, add_db)
+SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
+    add_run,
+    add_console,
+    add_db,
+    catalogue_cli.add_parser,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing left to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep the interpreter's flush quiet
+        return 0
     except Exception:
         error_id = uuid.uuid4().hex[:8]
         log.exception("studybot %s crashed (error %s)", args.command, error_id)
