@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_core  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.commands import Call  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.services.context import Actor  # noqa: E402
+from bot.app import build_core
+from bot.clock import ManualClock
+from bot.commands import Call
+from bot.config import Settings
+from bot.services.context import Actor
 
 CASES: list[tuple[str, tuple[str, ...], dict[str, object]]] = [
     ("schedule show", ("schedule", "show"), {}),

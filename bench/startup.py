@@ -17,16 +17,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_core  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.schedule.scheduler import DutyScheduler  # noqa: E402
-from bot.services.groups import (  # noqa: E402
+from bot.app import build_core
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.schedule.scheduler import DutyScheduler
+from bot.services.groups import (
     DEFAULT_PROBLEM_DEADLINE,
     DEFAULT_REVIEW_TIME,
     DEFAULT_STUDY_DAYS,
 )
-from db.models import Group, Member, User  # noqa: E402
+from db.models import Group, Member, User
 
 
 def populate(core, groups: int, members: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
