@@ -51,6 +51,19 @@ def shipped_rows() -> list[CatalogueRow]:
     return rows
 
 
+def new_problem(row: CatalogueRow, origin: str, now: datetime) -> Problem:
+    return Problem(
+        id=row.id,
+        title=row.title,
+        level=row.level,
+        kind=row.kind,
+        part_title=None,
+        origin=origin,
+        added_at=now,
+        updated_at=now,
+    )
+
+
 def seed(session: Session, now: datetime) -> int:
     """Insert shipped problems that are not in the table yet; never overwrite. Returns count."""
     known = set(session.scalars(select(Problem.id)))
@@ -58,18 +71,7 @@ def seed(session: Session, now: datetime) -> int:
     for row in shipped_rows():
         if row.id in known:
             continue
-        session.add(
-            Problem(
-                id=row.id,
-                title=row.title,
-                level=row.level,
-                kind=row.kind,
-                part_title=None,
-                origin="seed",
-                added_at=now,
-                updated_at=now,
-            )
-        )
+        session.add(new_problem(row, "seed", now))
         added += 1
     session.flush()
     return added
@@ -159,18 +161,7 @@ def plan_sync(session: Session, fetched: list[CatalogueRow], level: int = 2) -> 
 
 def apply_sync(session: Session, plan: SyncPlan, now: datetime) -> None:
     for row in plan.added:
-        session.add(
-            Problem(
-                id=row.id,
-                title=row.title,
-                level=row.level,
-                kind=row.kind,
-                part_title=None,
-                origin="sync",
-                added_at=now,
-                updated_at=now,
-            )
-        )
+        session.add(new_problem(row, "sync", now))
     for problem_id, _old, new in plan.renamed:
         problem = get(session, problem_id)
         problem.title = new
