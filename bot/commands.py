@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput
 from bot.replies import Reply, Text
-from bot.services import groups, members, problems, rotation
+from bot.services import competition, groups, members, problems, progress, rotation
 from bot.services.calendar import local_today
 from bot.services.context import Actor, Services
 from db.models import Group
@@ -44,7 +44,7 @@ class Call:
 @dataclass(frozen=True)
 class Option:
     name: str
-    kind: str = "str"  # str | int | bool | date | user | channel
+    kind: str = "str"  # str | int | float | bool | date | user | channel
     required: bool = False
 
 
@@ -193,6 +193,7 @@ def schedule_set(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
         locale=opts.get("locale"),
         holidays=opts.get("holidays"),
         reminder_minutes=opts.get("reminder"),
+        progress_time=opts.get("progress_time"),
     )
     with _unit(svc, call) as (s, group, _now):
         return groups.set_schedule(s, group, call.actor, change)
@@ -257,6 +258,100 @@ def problem_show(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
         return problems.show_reply(s, group, str(opts["problem"]))
 
 
+# --- competition progress -------------------------------------------------------------
+
+
+def progress_log(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return progress.log_entry(s, group, call.actor, now, progress.EntryInput.from_options(opts))
+
+
+def progress_edit(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    given = progress.EntryInput.from_options(opts)
+    with _unit(svc, call) as (s, group, now):
+        return progress.edit_entry(s, group, call.actor, now, opts["id"], given)
+
+
+def progress_delete(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, _now):
+        return progress.delete_entry(s, group, call.actor, opts["id"])
+
+
+def progress_me(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return progress.me_reply(s, group, call.actor, now)
+
+
+def progress_group(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return progress.group_reply(s, group, now, opts.get("period"))
+
+
+def progress_leaderboard(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, _now):
+        return progress.leaderboard_reply(s, group, opts.get("task"))
+
+
+def progress_export(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return progress.export_reply(s, group, call.actor, now)
+
+
+def progress_reminder(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, _now):
+        return progress.set_reminder(s, group, call.actor, str(opts["mode"]))
+
+
+def progress_forget(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    user: UserRef = opts["user"]
+    with _unit(svc, call) as (s, group, _now):
+        return progress.forget(s, group, call.actor, user.id)
+
+
+def competition_show(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return competition.show_reply(s, group, now)
+
+
+def competition_set(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        clear = competition.is_clear(opts.get("deadline"))
+        return competition.set_competition(
+            s,
+            group,
+            call.actor,
+            now,
+            name=opts.get("name"),
+            deadline=None if clear else _date(opts, "deadline", group, now),
+            clear_deadline=clear,
+            limit=opts.get("limit"),
+        )
+
+
+def competition_task(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return competition.set_task(
+            s,
+            group,
+            call.actor,
+            now,
+            str(opts["name"]),
+            metric=opts.get("metric"),
+            higher=opts.get("higher"),
+            remove=bool(opts.get("remove")),
+        )
+
+
+_ENTRY_OPTIONS = (
+    Option("task"),
+    Option("metric"),
+    Option("score", "float"),
+    Option("model"),
+    Option("submitted", "bool"),
+    Option("repro"),
+)
+
+
 def _cmd(path: str, handler: Handler, *options: Option) -> Command:
     return Command(tuple(path.split()), options, handler)
 
@@ -294,6 +389,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             Option("locale"),
             Option("holidays", "bool"),
             Option("reminder", "int"),
+            Option("progress_time"),
         ),
         _cmd(
             "schedule dayoff",
@@ -319,5 +415,36 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         _cmd("problem today", problem_today),
         _cmd("problem history", problem_history, Option("n", "int")),
         _cmd("problem show", problem_show, Option("problem", "str", True)),
+        _cmd("progress log", progress_log, Option("note", "str", True), *_ENTRY_OPTIONS),
+        _cmd(
+            "progress edit",
+            progress_edit,
+            Option("id", "int", True),
+            Option("note"),
+            *_ENTRY_OPTIONS,
+        ),
+        _cmd("progress delete", progress_delete, Option("id", "int", True)),
+        _cmd("progress me", progress_me),
+        _cmd("progress group", progress_group, Option("period")),
+        _cmd("progress leaderboard", progress_leaderboard, Option("task")),
+        _cmd("progress export", progress_export),
+        _cmd("progress reminder", progress_reminder, Option("mode", "str", True)),
+        _cmd("progress forget", progress_forget, Option("user", "user", True)),
+        _cmd("competition show", competition_show),
+        _cmd(
+            "competition set",
+            competition_set,
+            Option("name"),
+            Option("deadline", "date"),
+            Option("limit", "int"),
+        ),
+        _cmd(
+            "competition task",
+            competition_task,
+            Option("name", "str", True),
+            Option("metric"),
+            Option("higher", "bool"),
+            Option("remove", "bool"),
+        ),
     )
 }

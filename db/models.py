@@ -10,7 +10,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -52,6 +54,10 @@ class Group(Base):
     skip_holidays: Mapped[bool] = mapped_column(Boolean, default=True)
     admin_role_id: Mapped[int | None] = mapped_column(BigInteger)
     problem_reminder_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # local time of the daily "log your progress" reminder
+    progress_time: Mapped[time] = mapped_column(
+        Time, default=time(21, 0), server_default="21:00:00"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -87,6 +93,8 @@ class Member(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the progress reminder: on (named in the channel) | off | dm (a private message)
+    progress_reminder: Mapped[str] = mapped_column(String(4), default="on", server_default="on")
 
 
 class Away(Base):
@@ -163,6 +171,8 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # None: a post in the group's channel; else deliver privately (a DM) to this user
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -229,3 +239,56 @@ class ProblemSolve(Base):
     link: Mapped[str | None] = mapped_column(String(300))
     language: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Competition(Base):
+    """The competition a group works on: one row per group, every field optional."""
+
+    __tablename__ = "competitions"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    deadline: Mapped[date | None] = mapped_column(Date)  # the last day to submit
+    daily_limit: Mapped[int | None] = mapped_column(Integer)  # submissions a day; None: no limit
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CompetitionTask(Base):
+    """A task of the group's competition, with its metric and which way is better."""
+
+    __tablename__ = "competition_tasks"
+    __table_args__ = (UniqueConstraint("group_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    metric: Mapped[str] = mapped_column(String(30))
+    higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProgressEntry(Base):
+    """What a member did for the competition, counted for the group's local date when
+    logged. Deleting an entry deletes the row; its number is never given to another
+    (members refer to entries by number, so SQLite must not reuse ids either)."""
+
+    __tablename__ = "progress_entries"
+    __table_args__ = (
+        Index("ix_progress_entries_group_day", "group_id", "local_date"),
+        Index("ix_progress_entries_member_day", "member_id", "local_date"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    local_date: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(500))
+    task: Mapped[str | None] = mapped_column(String(50))
+    metric: Mapped[str | None] = mapped_column(String(30))
+    score: Mapped[float | None] = mapped_column(Float)  # on the leaderboard's scale
+    model: Mapped[str | None] = mapped_column(String(100))
+    submitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    repro: Mapped[str | None] = mapped_column(String(300))  # seed, commit or config
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

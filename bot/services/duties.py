@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from bot import i18n
 from bot.replies import Reply, Text
-from bot.services import catalogue, problems
-from bot.services.calendar import StudyCalendar, zone
+from bot.services import catalogue, problems, progress
+from bot.services.calendar import StudyCalendar, local_today, zone
 from bot.services.members import mention
 from bot.services.outbox import enqueue
 from bot.services.rotation import REVIEW_DUTY, moderator_for
@@ -24,6 +24,7 @@ from db.models import DutyRun, Group
 
 REMINDER_DUTY = "problem_reminder"
 DEADLINE_DUTY = "problem_deadline"
+PROGRESS_REMINDER_DUTY = "progress_reminder"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ def ensure_review_post(session: Session, group: Group, local_date: date, now: da
             else Text("problem.thread_no_solvers")
         )
         enqueue(session, group, thread, now)
+    summary = progress.digest(session, group, local_date)
+    if summary is not None:
+        enqueue(session, group, summary, now)
     return True
 
 
@@ -162,8 +166,40 @@ def ensure_problem_deadline(
     return True
 
 
+def ensure_progress_reminder(
+    session: Session, group: Group, local_date: date, now: datetime
+) -> bool:
+    """At the group's progress time on study days: name the members who have not logged
+    today (one post), and remind those who asked for it privately (one message each).
+
+    Quiet (and not even claimed) while the group does not use progress; quiet when
+    everyone logged, or when run after the day is over.
+    """
+    if not progress.tracks_progress(session, group):
+        return False
+    claimed = _claim_study_day(session, group, PROGRESS_REMINDER_DUTY, local_date, now)
+    if claimed is None:
+        return False
+    _calendar, run = claimed
+    if local_today(group, now) != local_date:
+        return _quiet(run)
+    public, private = progress.reminder_targets(session, group, local_date)
+    if not public and not private:
+        return _quiet(run)
+    if public:
+        names = [mention(session, m) for m in public]
+        enqueue(session, group, Reply.public("progress.reminder", names=names, day=local_date), now)
+    for member in private:
+        reply = Reply.private("progress.reminder_dm", day=local_date)
+        enqueue(session, group, reply, now, user_id=member.user_id)
+    return True
+
+
 DUTIES: dict[str, Duty] = {
     REMINDER_DUTY: Duty(REMINDER_DUTY, reminder_time, ensure_problem_reminder),
     DEADLINE_DUTY: Duty(DEADLINE_DUTY, lambda g: g.problem_deadline, ensure_problem_deadline),
     REVIEW_DUTY: Duty(REVIEW_DUTY, lambda g: g.review_time, ensure_review_post),
+    PROGRESS_REMINDER_DUTY: Duty(
+        PROGRESS_REMINDER_DUTY, lambda g: g.progress_time, ensure_progress_reminder
+    ),
 }

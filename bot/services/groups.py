@@ -23,6 +23,7 @@ DEFAULT_STUDY_DAYS = "1,2,3,4,5"
 DEFAULT_REVIEW_TIME = time(9, 30)
 DEFAULT_PROBLEM_DEADLINE = time(19, 0)
 DEFAULT_REMINDER_MINUTES = 60
+DEFAULT_PROGRESS_TIME = time(21, 0)
 MAX_REMINDER_MINUTES = 720
 
 _DAY_NAMES = {
@@ -79,6 +80,7 @@ def get_or_create_group(
         locale=locale or settings.default_locale,
         skip_holidays=True,
         problem_reminder_minutes=DEFAULT_REMINDER_MINUTES,
+        progress_time=DEFAULT_PROGRESS_TIME,
         created_at=now,
     )
     try:
@@ -182,6 +184,7 @@ def schedule_reply(group: Group) -> Reply:
             "locale": group.locale,
             "holidays": Text("common.on" if group.skip_holidays else "common.off"),
             "reminder": group.problem_reminder_minutes,
+            "progress_time": group.progress_time,
         },
         visibility=Visibility.PRIVATE,
     )
@@ -198,6 +201,7 @@ class ScheduleChange:
     locale: str | None = None
     holidays: str | bool | None = None
     reminder_minutes: int | None = None
+    progress_time: str | None = None
 
 
 def set_schedule(session: Session, group: Group, actor: Actor, change: ScheduleChange) -> Reply:
@@ -220,6 +224,8 @@ def set_schedule(session: Session, group: Group, actor: Actor, change: ScheduleC
         if not 0 <= change.reminder_minutes <= MAX_REMINDER_MINUTES:
             raise InvalidInput("error.bad_reminder")
         values["problem_reminder_minutes"] = change.reminder_minutes
+    if change.progress_time is not None:
+        values["progress_time"] = parse_time(change.progress_time)
     if change.channel_id is not None:
         values["channel_id"] = change.channel_id
         values["channel_name"] = change.channel_name

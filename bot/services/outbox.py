@@ -3,6 +3,9 @@
 A front end claims pending rows, delivers them and marks them sent. A claim is an atomic
 conditional update, so two deliverers never post the same row; a claim that is never
 confirmed (the deliverer died) may be retaken after ``CLAIM_TIMEOUT``.
+
+A row with a ``user_id`` is private: the front end delivers it to that user alone (a
+direct message on Discord, ``[@name]`` in the console), never in the channel.
 """
 
 from __future__ import annotations
@@ -28,10 +31,20 @@ class Pending:
     channel_id: int | None
     locale: str
     reply: Reply
+    user_id: int | None = None  # deliver privately (a DM) to this user, not in the channel
 
 
-def enqueue(session: Session, group: Group, reply: Reply, now: datetime) -> OutboxMessage:
-    row = OutboxMessage(group_id=group.id, body=reply_to_json(reply), created_at=now, attempts=0)
+def enqueue(
+    session: Session, group: Group, reply: Reply, now: datetime, user_id: int | None = None
+) -> OutboxMessage:
+    """Queue ``reply`` for the group's channel, or privately for ``user_id``."""
+    row = OutboxMessage(
+        group_id=group.id,
+        body=reply_to_json(reply),
+        user_id=user_id,
+        created_at=now,
+        attempts=0,
+    )
     session.add(row)
     session.flush()
     return row
@@ -75,6 +88,7 @@ def claim(session: Session, now: datetime, limit: int = 20) -> list[Pending]:
                 channel_id=group.channel_id,
                 locale=group.locale,
                 reply=reply_from_json(row.body),
+                user_id=row.user_id,
             )
         )
     return claimed

@@ -21,7 +21,7 @@ BASICS = """\
     alice: /mod schedule days:abc
     alice: /mod schedule dayz:3
     alice: /member add
-    alice: /progress log note:"tokenizer baseline"
+    alice: /progress dance note:"tokenizer baseline"
     alice: /mod today please
 """
 
@@ -53,7 +53,8 @@ def test_first_user_is_admin_and_others_are_refused(basics: Result) -> None:
         "  코드 리뷰: 09:00\n"
         "  문제 마감: 19:00 (알림: 60분 전)\n"
         "  언어: ko\n"
-        "  공휴일 쉼: 켬"
+        "  공휴일 쉼: 켬\n"
+        "  진행 기록 알림: 21:00"
     )
     assert basics.blocks[3] == "[@bob] 관리자만 할 수 있습니다."
 
@@ -80,7 +81,7 @@ def test_option_problems_are_private_refusals(basics: Result) -> None:
         "[@alice] days 옵션 값 'abc'을(를) 이해할 수 없습니다. 정수로 적어 주세요. 예: 7",
         "[@alice] /mod schedule에는 dayz 옵션이 없습니다. 사용할 수 있는 옵션: days",
         "[@alice] /member add에는 user 옵션이 필요합니다.",
-        "[@alice] /progress log 명령을 알 수 없습니다.",
+        "[@alice] /progress dance 명령을 알 수 없습니다.",
         "[@alice] 'please'은(는) 옵션:값 형식이 아닙니다. "
         '공백이 있는 값은 note:"두 단어"처럼 따옴표로 감싸세요.',
     ]

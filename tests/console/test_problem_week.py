@@ -206,7 +206,8 @@ EN_SETTINGS = (
     "  Code review: 09:30\n"
     "  Problem deadline: 19:00 (reminder 30 min before)\n"
     "  Language: en\n"
-    "  Skip public holidays: on"
+    "  Skip public holidays: on\n"
+    "  Progress reminder: 21:00"
 )
 
 

@@ -7,11 +7,25 @@ from datetime import UTC, datetime, time, timedelta, timezone
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Integer,
+    String,
+    Time,
+    column,
+    insert,
+    inspect,
+    select,
+    table,
+    text,
+)
 
 from db.engine import make_engine, make_session_factory
 from db.migrate import alembic_config, downgrade, upgrade
 from db.models import Base, Group, Member, OutboxMessage, User
+from db.types import UTCDateTime
 
 BIG_ID = 1234567890123456789  # above 2**31: needs BIGINT everywhere
 TABLES = {table.name for table in Base.metadata.sorted_tables}
@@ -120,5 +134,81 @@ def test_naive_datetimes_are_refused(database_url: str) -> None:
                 assert "naive datetime" in str(exc)
             else:
                 raise AssertionError("a naive datetime was stored")
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_from_0002_keeps_groups_and_members_with_progress_defaults(
+    database_url: str,
+) -> None:
+    """Existing groups get the 21:00 progress reminder, existing members reminder "on",
+    and existing outbox posts stay channel posts."""
+    upgrade(database_url, "0002")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    # the 0002 shape of the tables (typed, so each backend stores times its own way)
+    groups = table(
+        "groups",
+        column("guild_id", BigInteger),
+        column("timezone", String),
+        column("study_days", String),
+        column("review_time", Time),
+        column("problem_deadline", Time),
+        column("locale", String),
+        column("skip_holidays", Boolean),
+        column("created_at", UTCDateTime),
+    )
+    users = table(
+        "users", column("id", BigInteger), column("name"), column("created_at", UTCDateTime)
+    )
+    members = table(
+        "members",
+        column("group_id", Integer),
+        column("user_id", BigInteger),
+        column("position", Integer),
+        column("active", Boolean),
+        column("joined_at", UTCDateTime),
+    )
+    outbox = table(
+        "outbox",
+        column("group_id", Integer),
+        column("body", JSON),
+        column("created_at", UTCDateTime),
+        column("attempts", Integer),
+    )
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(groups).values(
+                    guild_id=7,
+                    timezone="Asia/Seoul",
+                    study_days="1,2,3,4,5",
+                    review_time=time(9, 30),
+                    problem_deadline=time(19, 0),
+                    locale="ko",
+                    skip_holidays=True,
+                    created_at=now,
+                )
+            )
+            group_id = conn.scalar(text("SELECT id FROM groups"))
+            conn.execute(insert(users).values(id=BIG_ID, name="old", created_at=now))
+            conn.execute(
+                insert(members).values(
+                    group_id=group_id, user_id=BIG_ID, position=1, active=True, joined_at=now
+                )
+            )
+            conn.execute(
+                insert(outbox).values(group_id=group_id, body={}, created_at=now, attempts=0)
+            )
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            group = session.scalars(select(Group)).one()
+            assert (group.review_time, group.progress_time) == (time(9, 30), time(21, 0))
+            assert session.scalars(select(Member)).one().progress_reminder == "on"
+            assert session.scalars(select(OutboxMessage)).one().user_id is None
     finally:
         engine.dispose()

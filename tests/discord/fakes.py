@@ -32,7 +32,8 @@ CHANNEL_ID = 2_000
 APPLICATION_ID = 3_000
 MANAGE_GUILD = 0x20
 EPHEMERAL = 64
-OPTION_TYPES = {"str": 3, "date": 3, "int": 4, "bool": 5, "user": 6, "channel": 7}
+TEXT_INPUT = 4
+OPTION_TYPES = {"str": 3, "date": 3, "int": 4, "bool": 5, "user": 6, "channel": 7, "float": 10}
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Sent:
     interaction_id: int
     via: str  # "response" (the interaction callback), "followup", "edit" or "delete" (original)
     type: int | None  # callback type: 4 message, 5 deferred (thinking), 6 deferred update,
-    # 7 update message, 8 autocomplete
+    # 7 update message, 8 autocomplete, 9 modal (a form)
     data: dict[str, Any]
     files: list[tuple[str, bytes]] = field(default_factory=list)
 
@@ -83,6 +84,16 @@ class Sent:
     @property
     def choices(self) -> list[dict[str, Any]]:
         return self.data.get("choices", [])
+
+    @property
+    def inputs(self) -> dict[str, dict[str, Any]]:
+        """A form's text inputs by custom id."""
+        return {
+            child["custom_id"]: child
+            for row in self.data.get("components", [])
+            for child in row.get("components", [])
+            if child.get("type") == TEXT_INPUT
+        }
 
 
 def _read_file(file: discord.File) -> tuple[str, bytes]:
@@ -386,6 +397,32 @@ class Gateway:
         self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
         pending = [
             t for t in asyncio.all_tasks() if t.get_name().startswith("discord-ui-dynamic-item")
+        ]
+        await asyncio.gather(*pending)
+        return self.recorder.for_interaction(interaction_id)
+
+    async def submit(self, form: Sent, typed: dict[str, str], person: Person = ALICE) -> list[Sent]:
+        """Submit a form the bot opened: every input as shown, with ``typed`` typed in."""
+        assert form.type == 9, "not a form"
+        rows = [
+            {
+                "type": 1,
+                "components": [
+                    {
+                        "type": TEXT_INPUT,
+                        "custom_id": key,
+                        "value": typed.get(key, shown.get("value", "")),
+                    }
+                ],
+            }
+            for key, shown in form.inputs.items()
+        ]
+        data = {"custom_id": form.data["custom_id"], "components": rows}
+        payload = self._base(5, person, admin=False, guild_id=GUILD_ID, locale="ko", data=data)
+        interaction_id = int(payload["id"])
+        self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
+        pending = [
+            t for t in asyncio.all_tasks() if t.get_name().startswith("discord-ui-modal-dispatch")
         ]
         await asyncio.gather(*pending)
         return self.recorder.for_interaction(interaction_id)

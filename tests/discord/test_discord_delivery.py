@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import discord
@@ -18,9 +19,18 @@ from bot.clock import ManualClock
 from bot.core import Core
 from bot.replies import Reply
 from bot.services import outbox
-from bot.services.groups import find_group_by_guild
+from bot.services.groups import ensure_user, find_group_by_guild, get_or_create_group
 from db.models import OutboxMessage
-from tests.discord.fakes import ALICE, GUILD_ID, SEOUL, Channel, Gateway, message_payload
+from tests.discord.fakes import (
+    ALICE,
+    BOB,
+    GUILD_ID,
+    SEOUL,
+    Channel,
+    Gateway,
+    message_payload,
+    user_payload,
+)
 
 STUDY = Channel(2_001, "study")
 
@@ -28,6 +38,7 @@ STUDY = Channel(2_001, "study")
 class StubSender:
     def __init__(self, error: Exception | None = None) -> None:
         self.sent: list[tuple[int, str | None, Outgoing]] = []
+        self.direct: list[tuple[int, Outgoing]] = []
         self.error = error
         self.arrived = asyncio.Event()
 
@@ -35,6 +46,12 @@ class StubSender:
         if self.error is not None:
             raise self.error
         self.sent.append((channel_id, thread, message))
+        self.arrived.set()
+
+    async def send_direct(self, user_id: int, message: Outgoing) -> None:
+        if self.error is not None:
+            raise self.error
+        self.direct.append((user_id, message))
         self.arrived.set()
 
 
@@ -245,3 +262,144 @@ async def test_thread_named_in_a_reply_reaches_the_sender(gateway: Gateway, core
     sender = StubSender()
     await deliver_pending(core, sender)
     assert [(c, t) for c, t, _ in sender.sent] == [(STUDY.id, "2026-12-07 review")]
+
+
+# --- rows for one member: direct messages ---------------------------------------------
+
+PEOPLE = {ALICE.id: ALICE, BOB.id: BOB}
+DM_CHANNELS = 80_000  # + the user's id: their DM channel with the bot
+
+
+class DirectHTTP(ChannelHTTP):
+    """Channel posts as above, plus a direct message's calls: look the user up, open the
+    DM channel, post in it. ``closed`` users do not take direct messages."""
+
+    def __init__(self, closed: tuple[int, ...] = ()) -> None:
+        super().__init__()
+        self.closed = set(closed)
+        self.opened: list[int] = []
+
+    async def get_user(self, user_id: int) -> dict[str, Any]:
+        return user_payload(PEOPLE[int(user_id)])
+
+    async def start_private_message(self, user_id: int) -> dict[str, Any]:
+        self.opened.append(int(user_id))
+        return {
+            "id": str(DM_CHANNELS + int(user_id)),
+            "type": 1,
+            "last_message_id": None,
+            "recipients": [user_payload(PEOPLE[int(user_id)])],
+        }
+
+    async def send_message(self, channel_id: int, *, params: Any) -> dict[str, Any]:
+        if int(channel_id) - DM_CHANNELS in self.closed:
+            response = SimpleNamespace(status=403, reason="Forbidden")
+            error = {"code": 50007, "message": "Cannot send messages to this user"}
+            raise discord.Forbidden(response, error)  # type: ignore[arg-type]
+        return await super().send_message(channel_id, params=params)
+
+
+def direct_http(
+    studybot: StudyBot,
+    channel_http: ChannelHTTP,
+    monkeypatch: pytest.MonkeyPatch,
+    closed: tuple[int, ...] = (),
+) -> DirectHTTP:
+    """``channel_http``'s set-up (the study channel in the cache), with direct messages."""
+    http = DirectHTTP(closed)
+    names = ("send_message", "start_thread_without_message", "get_public_archived_threads")
+    for name in (*names, "get_user", "start_private_message"):
+        monkeypatch.setattr(studybot.http, name, getattr(http, name))
+    return http
+
+
+@pytest.fixture
+def private_row(core: Core) -> None:
+    """One row in the outbox for Bob alone (the group has no channel)."""
+    with core.services.transaction() as session:
+        now = core.services.clock.now()
+        group = get_or_create_group(
+            session, guild_id=GUILD_ID, now=now, settings=core.services.settings
+        )
+        ensure_user(session, BOB.id, BOB.name, now)
+        outbox.enqueue(
+            session,
+            group,
+            Reply.private("progress.reminder_dm", day=now.date()),
+            now,
+            user_id=BOB.id,
+        )
+
+
+@pytest.mark.usefixtures("private_row")
+async def test_a_private_row_goes_to_the_member_not_the_channel(core: Core) -> None:
+    sender = StubSender()
+    assert await deliver_pending(core, sender) == (1, 0)
+    assert sender.sent == []
+    ((user_id, message),) = sender.direct
+    assert user_id == BOB.id and message.content
+    (row,) = rows(core)
+    assert row.sent_at is not None
+
+
+@pytest.mark.usefixtures("private_row")
+async def test_discord_sender_sends_a_direct_message(
+    core: Core, studybot: StudyBot, channel_http: ChannelHTTP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http = direct_http(studybot, channel_http, monkeypatch)
+    assert await deliver_pending(core, DiscordChannelSender(studybot)) == (1, 0)
+    assert http.opened == [BOB.id]
+    ((channel_id, payload),) = http.messages
+    assert channel_id == DM_CHANNELS + BOB.id  # the DM channel, not the group's
+    assert payload["content"] and payload["allowed_mentions"]["parse"] == ["users"]
+    assert rows(core)[0].sent_at is not None
+
+
+@pytest.mark.usefixtures("private_row")
+async def test_closed_direct_messages_are_logged_and_marked_failed(
+    core: Core,
+    studybot: StudyBot,
+    channel_http: ChannelHTTP,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    direct_http(studybot, channel_http, monkeypatch, closed=(BOB.id,))
+    with caplog.at_level(logging.WARNING):
+        assert await deliver_pending(core, DiscordChannelSender(studybot)) == (1, 1)
+    (row,) = rows(core)
+    assert row.sent_at is None and row.claimed_at is None
+    assert row.last_error is not None and row.last_error.startswith("Forbidden:")
+    assert "Cannot send messages to this user" in row.last_error
+    (warning,) = [r for r in caplog.records if "direct messages" in r.getMessage()]
+    assert str(BOB.id) in warning.getMessage() and warning.exc_info is None
+
+
+async def test_progress_reminder_names_some_in_the_channel_and_messages_others(
+    gateway: Gateway,
+    core: Core,
+    clock: ManualClock,
+    studybot: StudyBot,
+    channel_http: ChannelHTTP,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alice asked for her reminder by DM, Bob keeps it in the channel: at 21:00 Bob is
+    named in the study channel and Alice gets a direct message, each exactly once."""
+    await gateway.command("schedule set", ALICE, admin=True, channel=STUDY)
+    await gateway.command("competition set", ALICE, admin=True, name="모두의 말뭉치")
+    await gateway.command("member join", ALICE)
+    await gateway.command("member join", BOB)
+    (switched,) = await gateway.command("progress reminder", ALICE, mode="dm")
+    assert switched.ephemeral
+    clock.set(datetime(2026, 12, 7, 21, 1, tzinfo=SEOUL))
+    before = clock.now() - timedelta(minutes=2)  # only the 21:00 duty falls due
+    assert await core.run(core.run_due_sync, before, clock.now())
+    http = direct_http(studybot, channel_http, monkeypatch)
+
+    sender = DiscordChannelSender(studybot)
+    assert await deliver_pending(core, sender) == (2, 0)
+    assert await deliver_pending(core, sender) == (0, 0)
+
+    assert http.opened == [ALICE.id]
+    by_channel = {channel: payload["content"] for channel, payload in http.messages}
+    assert set(by_channel) == {STUDY.id, DM_CHANNELS + ALICE.id}
+    assert "<@102>" in by_channel[STUDY.id] and "<@101>" not in by_channel[STUDY.id]

@@ -151,3 +151,18 @@ async def test_slow_button_refusal_is_a_private_follow_up(
     assert (update.via, update.type) == ("response", DEFERRED_UPDATE)
     assert refused.via == "followup" and refused.ephemeral
     assert refused.content.startswith("이 교대 요청에 답할 수 있는 사람은")
+
+
+async def test_slow_form_submission_is_deferred_then_posted(
+    gateway: Gateway, studybot: StudyBot
+) -> None:
+    await gateway.command("member join", ALICE)
+    (form,) = await gateway.command("progress log", ALICE)  # a form: never deferred
+
+    with pytest.MonkeyPatch.context() as patch:
+        hold_until_deferred(studybot, patch)
+        thinking, edited = await gateway.submit(form, {"note": "slow day"})
+
+    assert (thinking.via, thinking.type) == ("response", DEFERRED)
+    assert edited.via == "edit"
+    assert edited.content.startswith("<@101> 님의 진행 기록 #1")

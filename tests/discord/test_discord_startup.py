@@ -16,6 +16,8 @@ from bot.adapters.discord.views import SwapButton
 from bot.config import Settings
 from bot.core import Core
 
+COMMAND_NAMES = {"member", "mod", "away", "schedule", "problem", "progress", "competition"}
+
 
 def record_syncs(bot: StudyBot, monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
     synced: list[int | None] = []
@@ -29,12 +31,19 @@ def record_syncs(bot: StudyBot, monkeypatch: pytest.MonkeyPatch) -> list[int | N
 
 
 async def test_installs_cogs_buttons_and_translator(studybot: StudyBot) -> None:
-    assert set(studybot.cogs) == {"Members", "Problems", "Rotation", "Schedule"}
+    assert set(studybot.cogs) == {
+        "Competition",
+        "Members",
+        "Problems",
+        "Progress",
+        "Rotation",
+        "Schedule",
+    }
     assert isinstance(studybot.tree.translator, StudyTranslator)
     store = studybot._connection._view_store
     assert SwapButton in store._dynamic_items.values()
     names = {c.name for c in studybot.tree.get_commands()}
-    assert names == {"member", "mod", "away", "schedule", "problem"}
+    assert names == COMMAND_NAMES
 
 
 async def test_syncs_to_the_dev_guild_only_when_configured(
@@ -48,7 +57,7 @@ async def test_syncs_to_the_dev_guild_only_when_configured(
     await studybot.sync_commands()
     assert synced == [None, 42]
     guild_names = {c.name for c in studybot.tree.get_commands(guild=discord.Object(id=42))}
-    assert guild_names == {"member", "mod", "away", "schedule", "problem"}
+    assert guild_names == COMMAND_NAMES
 
 
 async def test_setup_hook_starts_scheduler_and_outbox(

@@ -18,10 +18,13 @@ from bot.adapters.discord.bot import StudyBot
 from bot.adapters.discord.translator import StudyTranslator
 from bot.commands import COMMANDS
 from bot.services.problems import LANGUAGES
+from tests.discord.fakes import OPTION_TYPES
 
 NAME = re.compile(r"[-_'\w]{1,32}")  # Discord's name rule for letters of any script
 HANGUL = re.compile(r"[가-힣]")
 CATALOGUES = Path(bot.i18n.__file__).parent
+# Required in the table, optional on Discord: left out, the command opens a form for it.
+ASKED_IN_A_FORM = {("progress", "log"): ("note",)}
 
 
 async def payloads(studybot: StudyBot) -> list[dict[str, Any]]:
@@ -52,8 +55,8 @@ def nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def test_tree_matches_the_command_table(studybot: StudyBot) -> None:
-    """Each Discord command is in the table with the same options, and each area of the
-    table (member, mod, away, schedule, problem, ...) is served completely."""
+    """Each Discord command is in the table with the same options of the same types, and
+    each area of the table (member, mod, away, schedule, problem, ...) is served completely."""
     found = {path: payload for p in await payloads(studybot) for path, payload in leaves(p)}
     served = {path[0] for path in found}
     assert served >= {"member", "mod", "away", "schedule", "problem"}
@@ -61,7 +64,12 @@ async def test_tree_matches_the_command_table(studybot: StudyBot) -> None:
     assert set(found) == set(COMMANDS)
     for path, payload in found.items():
         options = {o["name"]: o.get("required", False) for o in payload["options"]}
-        assert options == {o.name: o.required for o in COMMANDS[path].options}, path
+        expected = {o.name: o.required for o in COMMANDS[path].options}
+        for name in ASKED_IN_A_FORM.get(path, ()):
+            expected[name] = False
+        assert options == expected, path
+        types = {o["name"]: o["type"] for o in payload["options"]}
+        assert types == {o.name: OPTION_TYPES[o.kind] for o in COMMANDS[path].options}, path
 
 
 async def test_every_name_and_description_has_korean(studybot: StudyBot) -> None:
@@ -126,6 +134,24 @@ async def test_language_option_offers_the_known_languages(studybot: StudyBot) ->
     assert language["choices"][0]["name_localizations"]["ko"] == "파이썬 (python)"
     assert solved["name_localizations"]["ko"] == "풀었어요"
     assert language.get("autocomplete", False) is False
+
+
+async def test_progress_and_competition_speak_korean(studybot: StudyBot) -> None:
+    top = {p["name"]: p for p in await payloads(studybot)}
+    assert top["progress"]["name_localizations"]["ko"] == "기록"
+    assert top["competition"]["name_localizations"]["ko"] == "대회"
+    progress = {o["name"]: o for o in top["progress"]["options"]}
+    group = {o["name"]: o for o in progress["group"]["options"]}
+    assert [c["value"] for c in group["period"]["choices"]] == ["week", "month"]
+    assert group["period"]["choices"][0]["name_localizations"]["ko"] == "주간 (week)"
+    (mode,) = progress["reminder"]["options"]
+    assert [c["value"] for c in mode["choices"]] == ["on", "off", "dm"]
+    assert mode["choices"][2]["name_localizations"]["ko"] == "DM으로 받기 (dm)"
+    log = {o["name"]: o for o in progress["log"]["options"]}
+    assert log["score"]["type"] == 10 and log["submitted"]["type"] == 5  # number, boolean
+    assert not any(o.get("required") for o in log.values())  # no note: the form opens
+    (forget_user,) = progress["forget"]["options"]
+    assert forget_user["type"] == 6  # a user picker
 
 
 async def test_problem_options_autocomplete(studybot: StudyBot) -> None:

@@ -1,8 +1,8 @@
 """Who may run which command: every command, walked with every kind of caller.
 
 Refusals come back as private replies (``error.admin_only`` / ``error.not_member`` /
-``error.swap_not_yours`` / ``error.pick_not_moderator``) and leave the database exactly as
-it was.
+``error.swap_not_yours`` / ``error.pick_not_moderator`` / ``error.progress_not_yours``) and
+leave the database exactly as it was.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ ADMIN_ONLY = "error.admin_only"
 NOT_MEMBER = "error.not_member"
 NOT_YOURS = "error.swap_not_yours"
 NOT_MODERATOR = "error.pick_not_moderator"
-REFUSALS = {ADMIN_ONLY, NOT_MEMBER, NOT_YOURS, NOT_MODERATOR}
+NOT_OWNER = "error.progress_not_yours"
+REFUSALS = {ADMIN_ONLY, NOT_MEMBER, NOT_YOURS, NOT_MODERATOR, NOT_OWNER}
 READ_ONLY = {
     "member list",
     "mod today",
@@ -42,6 +43,11 @@ READ_ONLY = {
     "problem today",
     "problem history",
     "problem show",
+    "progress me",
+    "progress group",
+    "progress leaderboard",
+    "progress export",
+    "competition show",
 }
 FREE_PROBLEM = "$free"  # replaced by a problem nobody has picked yet
 
@@ -75,6 +81,11 @@ def admins(key: str, platform: str | None = None) -> tuple[str, str, str, str, s
 
 def members(key: str) -> tuple[str, str, str, str, str]:
     return (NOT_MEMBER, key, key, key, NOT_MEMBER)
+
+
+def owner(key: str) -> tuple[str, str, str, str, str]:
+    """Only the member who wrote it (bob); admins neither."""
+    return (NOT_MEMBER, key, NOT_OWNER, NOT_OWNER, NOT_MEMBER)
 
 
 CASES = [
@@ -154,6 +165,35 @@ CASES = [
     Case("problem today", "problem today", {}, everyone("problem.today_header")),
     Case("problem history", "problem history", {}, everyone("problem.history")),
     Case("problem show", "problem show", {"problem": "12899"}, everyone("problem.show")),
+    Case("progress log", "progress log", {"note": "tokenizer"}, members("progress.logged")),
+    Case("progress edit", "progress edit", {"id": 1, "note": "fixed"}, owner("progress.edited")),
+    Case("progress delete", "progress delete", {"id": 1}, owner("progress.deleted")),
+    Case("progress me", "progress me", {}, members("progress.me")),
+    Case("progress group", "progress group", {}, everyone("progress.group")),
+    Case("progress leaderboard", "progress leaderboard", {}, everyone("progress.leaderboard")),
+    Case(
+        "progress export",
+        "progress export",
+        {},
+        (NOT_MEMBER, "progress.export_own", "progress.export_own", *("progress.export_all",) * 2),
+    ),
+    Case(
+        "progress reminder", "progress reminder", {"mode": "dm"}, members("progress.reminder_set")
+    ),
+    Case("progress forget", "progress forget", {"user": "bob"}, admins("progress.forgot")),
+    Case("competition show", "competition show", {}, everyone("competition.show")),
+    Case(
+        "competition set",
+        "competition set",
+        {"name": "모두의 말뭉치", "limit": 5},
+        admins("competition.updated"),
+    ),
+    Case(
+        "competition task",
+        "competition task",
+        {"name": "cola", "metric": "mcc"},
+        admins("competition.task_added"),
+    ),
 ]
 
 
@@ -163,7 +203,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
 
     Members in join order alice (today's moderator), bob, carol (group admin), dave,
     erin, frank; erin has asked frank to swap (request 1); the bot has auto-picked the
-    problem for tomorrow.
+    problem for tomorrow; the competition has the task absa and bob logged entry 1.
     """
     path = tmp_path_factory.mktemp("matrix") / "studybot.db"
     core = build_core(Settings(database_url=f"sqlite:///{path}"), ManualClock(START))
@@ -173,6 +213,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
     assert harness.invoke("stranger", "mod today").params["name"].name == "alice"
     reply = harness.invoke("erin", "mod swap", **{"with": harness.ref("frank")})
     assert (reply.key, reply.params["id"]) == ("mod.swap_requested", 1)
+    reply = harness.invoke("carol", "competition task", name="absa", metric="micro_f1")
+    assert reply.key == "competition.task_added", reply
+    reply = harness.invoke("bob", "progress log", note="baseline", task="absa", score=0.4985)
+    assert (reply.key, reply.params["id"]) == ("progress.logged", 1)
     for name in ("newbie", "root"):
         harness.actor(name)
     with harness.group() as (session, group):

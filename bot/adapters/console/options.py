@@ -6,6 +6,7 @@ to the speaker, exactly like Discord would refuse a bad option.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,14 @@ def _convert(option: Option, raw: str) -> Any:
             return int(value)
         except ValueError:
             raise _bad(option, raw, "console.hint_int") from None
+    if option.kind == "float":
+        try:
+            number = float(value)
+        except ValueError:
+            raise _bad(option, raw, "console.hint_float") from None
+        if not math.isfinite(number):  # Discord's number options are finite too
+            raise _bad(option, raw, "console.hint_float")
+        return number
     if option.kind == "bool":
         if value.lower() in _TRUE:
             return True

@@ -83,10 +83,14 @@ class ConsoleSession:
         self.deliver_outbox()
 
     def deliver_outbox(self) -> None:
+        """Channel posts as ``[#channel]``; a post for one user (a DM) as ``[@name]``."""
         while batch := self.core.claim_outbox_sync():
             for pending in batch:
                 group = view(self.core.services, pending.group_id)
-                self.output.show(pending.reply, group.locale, group.channel)
+                speaker = None
+                if pending.user_id is not None:
+                    speaker = self.users.name_of(pending.user_id)
+                self.output.show(pending.reply, group.locale, group.channel, speaker=speaker)
                 self.core.mark_sent_sync(pending.id)
 
     # --- lines --------------------------------------------------------------------

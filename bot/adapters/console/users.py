@@ -28,6 +28,12 @@ class ConsoleUsers:
         with self.services.transaction() as session:
             return _find_or_create(session, name, self.services.clock.now())
 
+    def name_of(self, user_id: int) -> str:
+        """The name of a known user (its id when unknown)."""
+        with self.services.transaction() as session:
+            user = session.get(User, user_id)
+            return user.name if user is not None else str(user_id)
+
     def speaker(self, name: str) -> UserRef:
         """Like ``user``, and the first speaker of an admin-less group becomes admin."""
         with self.services.transaction() as session:

@@ -1,4 +1,5 @@
-"""Outbox delivery: scheduled posts go to each group's channel (or a thread of it).
+"""Outbox delivery: scheduled posts go to each group's channel (or a thread of it), and
+the ones meant for one member (a reminder they asked to get by DM) to that member.
 
 ``deliver_pending`` claims rows through the core, sends each through a ``ChannelSender``
 and marks it sent or failed. ``OutboxLoop`` runs it every ``outbox_poll_seconds`` and at
@@ -17,6 +18,7 @@ import discord
 
 from bot.adapters.discord.rendering import Outgoing, render_reply
 from bot.core import Core
+from bot.services.outbox import Pending
 
 __all__ = ["ChannelSender", "DiscordChannelSender", "OutboxLoop", "deliver_pending"]
 
@@ -32,24 +34,44 @@ class ChannelSender(Protocol):
         """Post ``message`` in the channel, or in its thread named ``thread``."""
         ...
 
+    async def send_direct(self, user_id: int, message: Outgoing) -> None:
+        """Send ``message`` to the user as a direct message."""
+        ...
+
+
+async def _deliver(sender: ChannelSender, item: Pending) -> None:
+    """A row for one member (``user_id``) goes to them privately, else to the channel."""
+    message = render_reply(item.reply, item.locale)
+    if item.user_id is not None:
+        await sender.send_direct(item.user_id, message)
+    else:
+        assert item.channel_id is not None
+        await sender.send(item.channel_id, item.reply.thread, message)
+
 
 async def deliver_pending(core: Core, sender: ChannelSender, limit: int = BATCH) -> tuple[int, int]:
     """Deliver one batch of claimed posts; returns (claimed, failed)."""
     pending = await core.run(core.claim_outbox_sync, limit)
     failed = 0
     for item in pending:
-        if item.channel_id is None:
+        if item.channel_id is None and item.user_id is None:
             log.warning(
                 "group %s has no channel: outbox message %s is dropped", item.group_id, item.id
             )
             await core.run(core.mark_sent_sync, item.id)
             continue
         try:
-            message = render_reply(item.reply, item.locale)
-            await sender.send(item.channel_id, item.reply.thread, message)
+            await _deliver(sender, item)
         except Exception as exc:
             failed += 1
-            log.warning("outbox message %s not delivered", item.id, exc_info=True)
+            if isinstance(exc, discord.Forbidden) and item.user_id is not None:
+                log.warning(
+                    "user %s does not take direct messages: outbox message %s not delivered",
+                    item.user_id,
+                    item.id,
+                )
+            else:
+                log.warning("outbox message %s not delivered", item.id, exc_info=True)
             await core.run(core.mark_failed_sync, item.id, f"{type(exc).__name__}: {exc}")
         else:
             await core.run(core.mark_sent_sync, item.id)
@@ -57,10 +79,15 @@ async def deliver_pending(core: Core, sender: ChannelSender, limit: int = BATCH)
 
 
 class DiscordChannelSender:
-    """Sends to a guild text channel, creating the named thread when it does not exist."""
+    """Sends to a guild text channel, creating the named thread when it does not exist, or
+    to a user's direct messages."""
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client
+
+    async def send_direct(self, user_id: int, message: Outgoing) -> None:
+        user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+        await user.send(**message.send_kwargs())
 
     async def send(self, channel_id: int, thread: str | None, message: Outgoing) -> None:
         channel: Any = self.client.get_channel(channel_id)

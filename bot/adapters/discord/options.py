@@ -15,7 +15,7 @@ from bot.commands import ChannelRef, UserRef
 from bot.core import Core
 from bot.errors import DomainError
 from bot.i18n import text
-from bot.services import catalogue, problems
+from bot.services import catalogue, competition, problems
 from bot.services.groups import get_group
 from bot.services.rotation import pending_swaps
 
@@ -28,6 +28,7 @@ __all__ = [
     "UserOption",
     "problem_choices",
     "swap_choices",
+    "task_choices",
     "timezone_choices",
 ]
 
@@ -178,3 +179,27 @@ async def problem_choices(
         return []
     group_id = await bot.core.group_for_guild(interaction.guild_id)
     return await bot.core.run(_problem_choices_sync, bot.core, group_id, current, lead_with_current)
+
+
+def _task_choices_sync(core: Core, group_id: int, current: str) -> list[app_commands.Choice[str]]:
+    needle = current.strip().casefold()
+    with core.services.transaction() as session:
+        group = get_group(session, group_id)
+        return [
+            app_commands.Choice(
+                name=f"{task.name} ({task.metric})"[:MAX_CHOICE_NAME], value=task.name
+            )
+            for task in competition.tasks_of(session, group)
+            if needle in task.name.casefold()
+        ][:MAX_CHOICES]
+
+
+async def task_choices(
+    bot: StudyBot, interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    """The competition's tasks whose name contains what was typed, labelled with their
+    metric: "absa (micro_f1)". Other names may still be typed (the core checks them)."""
+    if interaction.guild_id is None:
+        return []
+    group_id = await bot.core.group_for_guild(interaction.guild_id)
+    return await bot.core.run(_task_choices_sync, bot.core, group_id, current)

@@ -38,6 +38,7 @@ class Schedule(commands.Cog):
         locale="locale",
         holidays="holidays",
         reminder="reminder",
+        progress_time="progress_time",
     )
     @app_commands.choices(locale=[cmd_choice("locale", code) for code in LOCALES])
     async def set_schedule(
@@ -51,6 +52,7 @@ class Schedule(commands.Cog):
         locale: str | None = None,
         holidays: bool | None = None,
         reminder: int | None = None,
+        progress_time: str | None = None,
     ) -> None:
         options = {
             "channel": channel,
@@ -61,6 +63,7 @@ class Schedule(commands.Cog):
             "locale": locale,
             "holidays": holidays,
             "reminder": reminder,
+            "progress_time": progress_time,
         }
         call, reply = await self.bot.run_command(interaction, ("schedule", "set"), options)
         if succeeded(reply):

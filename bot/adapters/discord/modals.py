@@ -1,0 +1,132 @@
+"""Forms (Discord modals): what a command asks for when it needs more than one line.
+
+``/progress log`` without a note opens ``ProgressLogForm``: a paragraph for the note and
+short fields for the task, score, model and how to reproduce it (Discord allows five
+inputs). Options given with the command fill the form in advance, or (the metric and
+whether it was submitted, which have no field) travel with it. Submitting runs the command
+like the slash command would.
+
+Each opening has its own custom id, so two members writing at once never share a form; a
+form nobody submits is forgotten after ``FORM_TIMEOUT``. A form open while the bot
+restarts cannot be submitted (Discord says the interaction failed): its contents lived in
+the bot's memory only.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.adapters.discord.dispatch import call_for, group_locale
+from bot.adapters.discord.errors import report_error
+from bot.errors import InvalidInput
+from bot.i18n import text
+from bot.services.competition import MAX_TASK
+from bot.services.progress import MAX_MODEL, MAX_NOTE, MAX_REPRO
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.bot import StudyBot
+
+__all__ = [
+    "FORM_FIELDS",
+    "FORM_PREFIX",
+    "FORM_TIMEOUT",
+    "ProgressLogForm",
+    "open_progress_form",
+    "parse_score",
+]
+
+PROGRESS_LOG = ("progress", "log")
+FORM_PREFIX = "studybot:progress:log:"
+FORM_TIMEOUT = 3600.0  # seconds an unsubmitted form is kept
+MAX_SCORE_TEXT = 40
+FORM_FIELDS = ("note", "task", "score", "model", "repro")  # the order they are shown in
+
+
+def parse_score(raw: str) -> float:
+    """A typed score as a number; anything else is refused with a message that says how."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise InvalidInput("discord.bad_score", value=raw) from None
+    if not math.isfinite(value):
+        raise InvalidInput("discord.bad_score", value=raw)
+    return value
+
+
+def _prefill(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+class ProgressLogForm(discord.ui.Modal):
+    """The ``/progress log`` form, in the group's language."""
+
+    def __init__(self, locale: str, given: dict[str, Any], *, custom_id: str) -> None:
+        super().__init__(
+            title=text(locale, "discord.progress_form.title"),
+            custom_id=custom_id,
+            timeout=FORM_TIMEOUT,
+        )
+        # What the form has no field for is carried to the command as it was given.
+        self.carried = {k: v for k, v in given.items() if k not in FORM_FIELDS and v is not None}
+
+        def field(name: str, **kwargs: Any) -> discord.ui.TextInput[ProgressLogForm]:
+            hint = kwargs.pop("hint", None)
+            return discord.ui.TextInput(
+                label=text(locale, f"discord.progress_form.{name}"),
+                custom_id=name,
+                placeholder=text(locale, hint) if hint else None,
+                default=_prefill(given.get(name)),
+                **kwargs,
+            )
+
+        paragraph = discord.TextStyle.paragraph
+        self.note = field(
+            "note", style=paragraph, max_length=MAX_NOTE, hint="discord.progress_form.note_hint"
+        )
+        self.task = field("task", required=False, max_length=MAX_TASK)
+        self.score = field(
+            "score",
+            required=False,
+            max_length=MAX_SCORE_TEXT,
+            hint="discord.progress_form.score_hint",
+        )
+        self.model = field("model", required=False, max_length=MAX_MODEL)
+        self.repro = field(
+            "repro", required=False, max_length=MAX_REPRO, hint="discord.progress_form.repro_hint"
+        )
+        for item in (self.note, self.task, self.score, self.model, self.repro):
+            self.add_item(item)
+
+    def options(self) -> dict[str, Any]:
+        """What was typed, as the command's options: blank optional fields are not given."""
+        options = dict(self.carried)
+        options["note"] = self.note.value.strip()
+        for item in (self.task, self.score, self.model, self.repro):
+            value = item.value.strip()
+            if value:
+                options[item.custom_id] = value
+        if "score" in options:
+            options["score"] = parse_score(options["score"])
+        return options
+
+    async def on_submit(self, interaction: discord.Interaction[StudyBot]) -> None:  # type: ignore[override]
+        await interaction.client.run_command(interaction, PROGRESS_LOG, self.options())
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction[StudyBot], error: Exception
+    ) -> None:
+        await report_error(interaction, error)
+
+
+async def open_progress_form(
+    bot: StudyBot, interaction: discord.Interaction[Any], given: dict[str, Any]
+) -> ProgressLogForm:
+    """Answer the interaction with the form, filled in with the options ``given``."""
+    call = await call_for(bot, interaction)  # refuses direct messages
+    locale = await group_locale(bot.core, call.group_id)
+    form = ProgressLogForm(locale, given, custom_id=f"{FORM_PREFIX}{interaction.id}")
+    await interaction.response.send_modal(form)
+    return form
