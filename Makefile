@@ -36,6 +36,7 @@ format: install
 bench: install
 	$(PY) bench/startup.py
 	$(PY) bench/commands.py
+	$(PY) bench/sandbox.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -27,6 +27,7 @@ from bot.errors import DomainError
 from bot.i18n import DEFAULT_LOCALE, LOCALES, text
 from db.engine import make_engine
 from db.migrate import upgrade
+from lessons.sandbox import cli as sandbox_cli
 
 log = logging.getLogger("studybot")
 
@@ -152,6 +153,8 @@ SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_console,
     add_db,
     catalogue_cli.add_parser,
+    sandbox_cli.add_sandbox_parser,
+    sandbox_cli.add_lessons_parser,
 )
 
 

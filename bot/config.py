@@ -19,6 +19,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
+        env_ignore_empty=True,  # `NAME=` (as in .env.example) means "use the default"
     )
 
     discord_token: SecretStr | None = Field(
@@ -44,6 +45,30 @@ class Settings(BaseSettings):
     programmers_page_delay: float = Field(default=5.0, ge=0)
     programmers_timeout: float = Field(default=10.0, gt=0)
     programmers_retries: int = Field(default=3, ge=0, le=10)
+    # the code sandbox (lessons/sandbox; defaults suit torch lessons)
+    sandbox_timeout_s: float = Field(default=20.0, gt=0, le=3600, description="wall time a job")
+    sandbox_cpu_s: float = Field(default=20.0, gt=0, le=3600, description="CPU time a process")
+    sandbox_memory_mb: int = Field(default=2048, ge=256, description="memory cgroup a sandbox")
+    sandbox_pids: int = Field(default=64, ge=8, description="processes and threads a sandbox")
+    sandbox_nofile: int = Field(default=256, ge=16)
+    sandbox_fsize_mb: int = Field(default=16, ge=1)
+    sandbox_output_kb: int = Field(default=64, ge=1, description="stdout and stderr, each")
+    sandbox_tmp_mb: int = Field(default=64, ge=1, description="private /tmp and /dev/shm, each")
+    sandbox_files_max: int = Field(default=8, ge=0)
+    sandbox_file_kb: int = Field(default=2048, ge=1)
+    sandbox_code_kb: int = Field(default=256, ge=1, description="largest program accepted")
+    sandbox_threads: int = Field(default=1, ge=1)
+    sandbox_pool_size: int = Field(default=2, ge=0, description="warm sandboxes kept ready")
+    sandbox_concurrency: int = Field(default=2, ge=1, description="jobs at once (capped at cores)")
+    sandbox_queue_max: int = Field(default=10, ge=0)
+    sandbox_rate_per_minute: float = Field(default=6.0, gt=0)
+    sandbox_rate_burst: int = Field(default=3, ge=1)
+    sandbox_allow_unsandboxed_lessons: bool = False
+    sandbox_gpu_for_members: bool = False
+    sandbox_gpu_memory_mb: int = Field(default=8192, ge=256)
+    sandbox_uid_base: int = Field(default=990_000, ge=1000)
+    sandbox_python: str | None = None
+    sandbox_site_packages: str | None = None
 
     @field_validator("default_locale")
     @classmethod

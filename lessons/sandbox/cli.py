@@ -1,0 +1,256 @@
+"""``studybot sandbox run|check`` and ``studybot lessons list|show|run``.
+
+Both run code through ``Sandbox``, the same object (and pool) the bot uses. ``--json``
+prints one JSON object per file (or lesson), one per line, with the keys ``file``,
+``status``, ``exit_code``, ``signal``, ``stdout``, ``stderr``, ``truncated``, ``wall_ms``,
+``device`` and ``files``. The exit code is 0 when every job ended ``ok``, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from lessons.sandbox.config import SandboxConfig
+from lessons.sandbox.core import probe, run_sync
+from lessons.sandbox.result import JobSpec, RunResult
+
+__all__ = ["add_lessons_parser", "add_sandbox_parser"]
+
+Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
+# --- parsers -----------------------------------------------------------------------------
+
+
+def _limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout", type=float, metavar="S", help="wall-time limit per job (seconds)"
+    )
+    parser.add_argument("--memory-mb", type=int, metavar="N", help="memory limit per job (MiB)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per job and line")
+    parser.add_argument(
+        "--files", type=Path, metavar="DIR", help="save the files jobs write (PNG, text) here"
+    )
+
+
+def add_sandbox_parser(subparsers: Subparsers) -> None:
+    sandbox = subparsers.add_parser("sandbox", help="run Python files in the sandbox")
+    actions = sandbox.add_subparsers(dest="sandbox_action", required=True, metavar="ACTION")
+    run = actions.add_parser("run", help="run each FILE, in order, in the sandbox")
+    _limits(run)
+    run.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    run.set_defaults(handler=sandbox_run)
+    check = actions.add_parser("check", help="say whether this host can run the sandbox")
+    check.set_defaults(handler=sandbox_check)
+
+
+def add_lessons_parser(subparsers: Subparsers) -> None:
+    lessons = subparsers.add_parser("lessons", help="the PyTorch lessons")
+    actions = lessons.add_subparsers(dest="lessons_action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list the lessons")
+    listing.add_argument("--json", action="store_true", help="one JSON object per lesson")
+    listing.set_defaults(handler=lessons_list)
+    show = actions.add_parser("show", help="a lesson's question, explanation and code")
+    show.add_argument("lesson", metavar="ID")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=lessons_show)
+    run = actions.add_parser("run", help="run a lesson in the sandbox")
+    run.add_argument("lesson", metavar="ID")
+    _limits(run)
+    run.set_defaults(handler=lessons_run)
+
+
+# --- sandbox -----------------------------------------------------------------------------
+
+
+def config_for(args: argparse.Namespace, settings: Any, jobs: int) -> SandboxConfig:
+    config = SandboxConfig.from_settings(settings)
+    changes: dict[str, Any] = {"pool_size": min(config.pool_size, max(jobs, 1))}
+    if getattr(args, "timeout", None) is not None:
+        changes["timeout_s"] = args.timeout
+        changes["cpu_s"] = max(config.cpu_s, args.timeout)
+    if getattr(args, "memory_mb", None) is not None:
+        changes["memory_mb"] = args.memory_mb
+    try:
+        return replace(config, **changes)
+    except ValueError as exc:
+        raise SystemExit(f"studybot: {exc}") from None
+
+
+def sandbox_run(args: argparse.Namespace, settings: Any) -> int:
+    config = config_for(args, settings, len(args.paths))
+    jobs = [(path, JobSpec(kind="member", name=path.name)) for path in args.paths]
+    return _run_and_print(config, jobs, args, sys.stdout)
+
+
+def sandbox_check(args: argparse.Namespace, settings: Any) -> int:
+    config = SandboxConfig.from_settings(settings)
+    plan, reason = probe(config)
+    if plan is None:
+        print(f"sandbox unavailable: {reason}")
+        if config.allow_unsandboxed_lessons:
+            print("lessons will run with rlimits only (STUDYBOT_SANDBOX_ALLOW_UNSANDBOXED_LESSONS)")
+        return 1
+    results = run_sync(
+        replace(config, pool_size=0, preload_torch=False),
+        [(b"import os\nprint(os.getuid())\n", JobSpec(name="check.py"))],
+    )
+    result = results[0]
+    print(f"bubblewrap: {plan.bwrap}")
+    print(f"python: {plan.runtime.python} (packages: {plan.runtime.site_packages})")
+    cgroups = plan.cgroups
+    print(f"cgroups: v{cgroups.version} ({cgroups.memory.parent})" if cgroups else "cgroups: none")
+    print(f"uids: {'from ' + str(config.uid_base) if plan.drop_uid else 'our own'}")
+    print(f"self-test: {result.status} ({result.wall_ms} ms) {result.stderr.strip()}")
+    return 0 if result.status == "ok" else 1
+
+
+def _run_and_print(
+    config: SandboxConfig,
+    jobs: list[tuple[Path, JobSpec]],
+    args: argparse.Namespace,
+    out: TextIO,
+) -> int:
+    failed = 0
+
+    def show(index: int, result: RunResult) -> None:
+        nonlocal failed
+        path = jobs[index][0]
+        failed += result.status != "ok"
+        saved = _save_files(result, args.files, index) if args.files else {}
+        if args.json:
+            line = result.to_json(str(path))
+            for item in line["files"]:
+                item["path"] = saved.get(item["name"])
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        else:
+            _print_human(path, result, saved, out)
+        out.flush()
+
+    run_sync(config, jobs, on_result=show)
+    return 1 if failed else 0
+
+
+def _print_human(path: Path, result: RunResult, saved: dict[str, str], out: TextIO) -> None:
+    details = [f"{result.wall_ms} ms", result.device]
+    if result.exit_code is not None:
+        details.insert(0, f"exit {result.exit_code}")
+    if result.signal is not None:
+        details.insert(0, f"signal {result.signal}")
+    if result.truncated:
+        details.append("output cut")
+    out.write(f"== {path}: {result.status} ({', '.join(details)})\n")
+    if result.stdout:
+        out.write(result.stdout if result.stdout.endswith("\n") else result.stdout + "\n")
+    if result.stderr:
+        out.write("-- stderr\n")
+        out.write(result.stderr if result.stderr.endswith("\n") else result.stderr + "\n")
+    for item in result.files:
+        out.write(f"-- file {item.name} ({item.size} bytes)")
+        out.write(f" -> {saved[item.name]}\n" if item.name in saved else "\n")
+    for note in result.notes:
+        out.write(f"-- note: {note}\n")
+
+
+def _save_files(result: RunResult, folder: Path, index: int) -> dict[str, str]:
+    """Write the (already checked) files under ``folder`` only: plain names, new files,
+    links never followed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {}
+    for item in result.files:
+        target = folder / f"{index + 1:02d}-{item.name}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        try:
+            fd = os.open(target, flags, 0o644)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(item.data)
+        saved[item.name] = str(target)
+    return saved
+
+
+# --- lessons -----------------------------------------------------------------------------
+
+
+def _catalog() -> Any:
+    from lessons import catalog  # torch-free: reads the files' metadata with ast
+
+    return catalog
+
+
+def _find(lesson_id: str) -> Any:
+    catalog = _catalog()
+    lessons = catalog.load_lessons(catalog.LESSONS_DIR)
+    found = catalog.find_lesson(lessons, lesson_id)
+    if found is None:  # also accept the file name, with or without .py, or its lNN prefix
+        wanted = lesson_id.removesuffix(".py")
+        found = next(
+            (
+                lesson
+                for lesson in lessons
+                if lesson.path.stem == wanted or lesson.path.stem.split("_", 1)[0] == wanted
+            ),
+            None,
+        )
+    if found is None:
+        known = ", ".join(lesson.id for lesson in lessons)
+        raise SystemExit(f"studybot: no lesson {lesson_id!r} (lessons: {known})")
+    return found
+
+
+def _lesson_json(lesson: Any) -> dict[str, Any]:
+    return {
+        "id": lesson.id,
+        "day": lesson.day,
+        "title_ko": lesson.title_ko,
+        "title_en": lesson.title_en,
+        "tags": list(lesson.tags),
+        "draws": lesson.draws,
+        "file": str(lesson.path),
+    }
+
+
+def lessons_list(args: argparse.Namespace, settings: Any) -> int:
+    catalog = _catalog()
+    locale = getattr(settings, "default_locale", "en")
+    for lesson in catalog.load_lessons(catalog.LESSONS_DIR):
+        if args.json:
+            print(json.dumps(_lesson_json(lesson), ensure_ascii=False))
+        else:
+            print(f"{lesson.id}\tday {lesson.day}\t{lesson.text('title', locale)}")
+    return 0
+
+
+def lessons_show(args: argparse.Namespace, settings: Any) -> int:
+    lesson = _find(args.lesson)
+    locale = getattr(settings, "default_locale", "en")
+    if args.json:
+        data = _lesson_json(lesson)
+        for field in ("question", "explanation"):
+            for suffix in ("ko", "en"):
+                data[f"{field}_{suffix}"] = getattr(lesson, f"{field}_{suffix}")
+        data["source"] = lesson.source()
+        print(json.dumps(data, ensure_ascii=False))
+        return 0
+    print(f"{lesson.id} (day {lesson.day}): {lesson.text('title', locale)}")
+    print()
+    print(lesson.text("question", locale))
+    print()
+    print(lesson.text("explanation", locale))
+    print()
+    print(f"file: {lesson.path}")
+    return 0
+
+
+def lessons_run(args: argparse.Namespace, settings: Any) -> int:
+    lesson = _find(args.lesson)
+    config = config_for(args, settings, 1)
+    jobs = [(Path(lesson.path), JobSpec(kind="lesson", name=Path(lesson.path).name))]
+    return _run_and_print(config, jobs, args, sys.stdout)

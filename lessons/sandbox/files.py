@@ -1,0 +1,97 @@
+"""Host-side checks of the files a job left in its output folder.
+
+Everything here comes from the job (the launcher reports after the job ran, in the job's
+own process), so it is hostile input: names are reduced to a safe base name, only PNG
+images (checked by their signature) and small UTF-8 text files pass, sizes and the count
+are capped, and nothing is written to the host's disk here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lessons.sandbox.result import OutputFile
+
+__all__ = ["PNG_MAGIC", "TEXT_MAX", "TEXT_SUFFIXES", "check", "safe_name"]
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TEXT_SUFFIXES = (".txt", ".csv", ".json", ".md", ".log")
+TEXT_MAX = 64 * 1024
+NAME_MAX = 64
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(raw: object) -> str | None:
+    """A plain base name (letters, digits, ``._-``; no folders, no leading dot), or None."""
+    if not isinstance(raw, str):
+        return None
+    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._-")
+    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix)[:8]
+    if not stem and not suffix:
+        return None
+    stem = stem or "file"
+    if suffix:
+        return f"{stem[: NAME_MAX - len(suffix) - 1]}.{suffix}"
+    return stem[:NAME_MAX]
+
+
+def check(
+    reported: Iterable[Mapping[str, Any]], *, files_max: int, png_max: int
+) -> tuple[list[OutputFile], list[str]]:
+    """The files to hand to the front end, and notes on what was dropped and why."""
+    accepted: list[OutputFile] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    for item in reported:
+        name = safe_name(item.get("file"))
+        if name is None:
+            notes.append("dropped a file with an unusable name")
+            continue
+        if len(accepted) >= files_max:
+            notes.append(f"dropped {name}: at most {files_max} files are returned")
+            continue
+        data_text = item.get("data")
+        if not isinstance(data_text, str):
+            notes.append(f"dropped {name}: too large")
+            continue
+        try:
+            data = base64.b64decode(data_text.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            notes.append(f"dropped {name}: unreadable")
+            continue
+        lower = name.lower()
+        if lower.endswith(".png"):
+            if len(data) > png_max:
+                notes.append(f"dropped {name}: larger than {png_max // 1024} KiB")
+                continue
+            if not data.startswith(PNG_MAGIC):
+                notes.append(f"dropped {name}: not a PNG image")
+                continue
+            kind = "png"
+        elif lower.endswith(TEXT_SUFFIXES):
+            if len(data) > TEXT_MAX:
+                notes.append(f"dropped {name}: text files are returned up to 64 KiB")
+                continue
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                notes.append(f"dropped {name}: not UTF-8 text")
+                continue
+            kind = "text"
+        else:
+            notes.append(f"dropped {name}: only PNG images and text files are returned")
+            continue
+        if name in seen:
+            notes.append(f"dropped a second file named {name}")
+            continue
+        seen.add(name)
+        accepted.append(OutputFile(name=name, data=data, kind=kind))  # type: ignore[arg-type]
+    return accepted, notes

@@ -1,0 +1,171 @@
+"""What the host offers the sandbox: the interpreter it runs, the uids it runs as, GPUs.
+
+Nothing here runs user code; ``worker`` does, with what this module finds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.util
+import os
+import re
+import stat
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Lease", "Runtime", "RuntimeError_", "UidLeases", "find_gpus", "find_runtime"]
+
+SITE_INSIDE = "/opt/site-packages"
+
+
+class RuntimeError_(RuntimeError):
+    pass
+
+
+def _reachable_by_others(path: str, *, need_read: bool = True) -> bool:
+    """Whether a process with no relation to the owner can reach ``path`` (every parent
+    searchable by "others", the file itself readable)."""
+    current = Path(path)
+    try:
+        st = current.stat()
+    except OSError:
+        return False
+    wanted = stat.S_IROTH if need_read else 0
+    if st.st_mode & wanted != wanted:
+        return False
+    for parent in current.parents:
+        try:
+            if not parent.stat().st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The interpreter and packages a sandbox sees, all bound read-only."""
+
+    python: str  # the interpreter, at the same path inside as outside
+    prefix: str | None  # its installation, bound at the same path (None: inside /usr)
+    site_packages: str  # host folder with torch, bound at SITE_INSIDE
+
+    def binds(self) -> list[tuple[str, str]]:
+        binds = [(os.path.realpath(self.python), self.python)]
+        if self.prefix:
+            binds.insert(0, (self.prefix, self.prefix))
+        binds.append((self.site_packages, SITE_INSIDE))
+        return binds
+
+
+def _default_site_packages() -> str:
+    spec = importlib.util.find_spec("torch")  # finds the package without importing it
+    if spec is not None and spec.submodule_search_locations:
+        return str(Path(next(iter(spec.submodule_search_locations))).parent)
+    return sysconfig.get_paths()["purelib"]
+
+
+def find_runtime(python: str | None, site_packages: str | None, *, drop_uid: bool) -> Runtime:
+    """Pick an interpreter the sandbox uid can execute, of this Python's version (the
+    packages are compiled for it). Raises ``RuntimeError_`` saying what is wrong."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    packages = site_packages or _default_site_packages()
+    check = _reachable_by_others if drop_uid else (lambda p, **_: os.access(p, os.R_OK))
+    if not check(packages):
+        raise RuntimeError_(
+            f"the packages folder {packages} is not readable by the sandbox's uid; set "
+            "STUDYBOT_SANDBOX_SITE_PACKAGES to a world-readable copy"
+        )
+    if python:
+        candidates = [python]
+    else:
+        own = os.path.realpath(sys.executable)
+        candidates = [own, f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
+    problems = []
+    for candidate in candidates:
+        real = os.path.realpath(candidate)
+        if not os.path.isfile(real):
+            problems.append(f"{candidate}: missing")
+            continue
+        if not re.search(rf"python{re.escape(version)}$", real):
+            problems.append(f"{candidate}: not Python {version}")
+            continue
+        prefix = str(Path(real).parent.parent)
+        inside_usr = prefix == "/usr"
+        if not check(real) or (not inside_usr and not check(prefix, need_read=False)):
+            problems.append(f"{candidate}: not reachable by the sandbox's uid")
+            continue
+        return Runtime(real, None if inside_usr else prefix, packages)
+    raise RuntimeError_(
+        "no Python "
+        + version
+        + " interpreter the sandbox's uid can run ("
+        + "; ".join(problems)
+        + "); install python"
+        + version
+        + " from the system's packages or set STUDYBOT_SANDBOX_PYTHON"
+    )
+
+
+def find_gpus() -> tuple[int, ...]:
+    """Indices of NVIDIA GPUs with device nodes on this host."""
+    if not os.path.exists("/dev/nvidiactl"):
+        return ()
+    found = []
+    for name in os.listdir("/dev"):
+        match = re.fullmatch(r"nvidia(\d+)", name)
+        if match:
+            found.append(int(match.group(1)))
+    return tuple(sorted(found))
+
+
+def gpu_nodes(index: int) -> list[str]:
+    nodes = ["/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", f"/dev/nvidia{index}"]
+    return [node for node in nodes if os.path.exists(node)]
+
+
+@dataclass
+class Lease:
+    uid: int
+    fd: int | None
+
+
+class UidLeases:
+    """Host uids for sandboxes: each live sandbox holds one, so RLIMIT_NPROC (counted per
+    uid) is its own. A lease is an ``flock`` on a file in a root-only folder, so two
+    processes on one host (the bot and the command line) never share a uid and a crashed
+    process frees its leases."""
+
+    def __init__(self, base: int, count: int, folder: str | None = None) -> None:
+        self.base = base
+        self.count = count
+        self.folder = Path(folder or ("/run" if os.geteuid() == 0 else tempfile.gettempdir()))
+        self.folder = self.folder / "studybot-sandbox"
+
+    def acquire(self, only: int | None = None) -> Lease:
+        """A free uid (``only``: that uid or nothing). Raises ``RuntimeError_``."""
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        offsets = range(self.count) if only is None else [only - self.base]
+        for offset in offsets:
+            uid = self.base + offset
+            fd = os.open(
+                self.folder / f"uid-{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+            )
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            return Lease(uid, fd)
+        raise RuntimeError_(f"all {self.count} sandbox uids from {self.base} are in use")
+
+    @staticmethod
+    def release(lease: Lease) -> None:
+        if lease.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(lease.fd)
+            lease.fd = None

@@ -1,0 +1,81 @@
+"""Fixtures for the sandbox tests: a real sandbox (bubblewrap, namespaces, cgroups,
+seccomp) or a skip that says why, which ``STUDYBOT_REQUIRE_SANDBOX=1`` (CI) turns into a
+failure.
+
+The hostile tests use sandboxes that do not preload torch (the isolation is the same; the
+warm-up is not), so each starts in a few milliseconds; the lesson tests preload torch.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from lessons.sandbox import Sandbox, SandboxConfig
+from lessons.sandbox.core import probe
+
+REQUIRE_ENV = "STUDYBOT_REQUIRE_SANDBOX"
+REPO = Path(__file__).resolve().parents[2]
+
+# small, fast limits for hostile code; each test may override
+FAST = SandboxConfig(
+    preload_torch=False,
+    pool_size=1,
+    concurrency=2,
+    timeout_s=10,
+    cpu_s=10,
+    memory_mb=512,
+    pids=32,
+    tmp_mb=16,
+    fsize_mb=4,
+    output_kb=16,
+    files_max=4,
+    file_kb=256,
+    rate_per_minute=600,
+    rate_burst=100,
+)
+
+
+@functools.cache
+def _probe_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "the sandbox tests need root (to drop jobs to their own uids and set up cgroups)"
+    _, reason = probe(FAST)
+    return reason
+
+
+def need_sandbox() -> None:
+    """Skip (or, in CI, fail) when this host cannot run the real sandbox."""
+    reason = _probe_reason()
+    if reason is None:
+        return
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{REQUIRE_ENV}=1 but the sandbox is unavailable: {reason}")
+    pytest.skip(f"the real sandbox is unavailable here: {reason}")
+
+
+@pytest_asyncio.fixture
+async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A started sandbox with FAST limits (``@pytest.mark.sandbox_config(key=value)``
+    changes them)."""
+    need_sandbox()
+    marker = request.node.get_closest_marker("sandbox_config")
+    config = FAST.with_limits(**(marker.kwargs if marker else {}))
+    box = Sandbox(config)
+    await box.start()
+    assert box.sandboxed, box.unavailable_reason
+    try:
+        yield box
+    finally:
+        await box.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sandbox_config(**limits): SandboxConfig changes for the sandbox fixture"
+    )

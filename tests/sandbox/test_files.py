@@ -1,0 +1,103 @@
+"""Host-side checks of output files (hostile input) and the result's JSON contract."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from lessons.sandbox.files import PNG_MAGIC, check, safe_name
+from lessons.sandbox.result import JobSpec, OutputFile, RunResult, safe_script_name
+
+PNG = PNG_MAGIC + b"rest of an image"
+
+
+def reported(name: object, data: bytes | None) -> dict[str, object]:
+    return {"file": name, "data": None if data is None else base64.b64encode(data).decode()}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("plot.png", "plot.png"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("/abs/path/x.png", "x.png"),
+        ("..\\..\\win.txt", "win.txt"),
+        (".hidden.txt", "hidden.txt"),
+        ("..", None),
+        ("", None),
+        ("한글 이름.png", "file.png"),
+        ("...png", "file.png"),
+        ("noext", "noext"),
+        ("a\x00b.txt", "a_b.txt"),
+        ("x" * 200 + ".png", "x" * 60 + ".png"),
+        (7, None),
+        (None, None),
+    ],
+)
+def test_safe_name(raw: object, expected: str | None) -> None:
+    assert safe_name(raw) == expected
+
+
+def test_check_accepts_png_and_text_only() -> None:
+    files, notes = check(
+        [
+            reported("plot.png", PNG),
+            reported("fake.png", b"GIF89a"),
+            reported("notes.txt", "한글도 됩니다".encode()),
+            reported("bad.txt", b"\xff\xfe"),
+            reported("script.sh", b"rm -rf /"),
+            reported("big.png", PNG + b"0" * 2048),
+            reported("bigtext.txt", b"a" * (64 * 1024 + 1)),
+            reported("toolarge.png", None),
+            {"file": "broken.png", "data": "!!!not base64"},
+            reported("../plot.png", PNG),
+        ],
+        files_max=8,
+        png_max=1024,
+    )
+    assert [(f.name, f.kind) for f in files] == [("plot.png", "png"), ("notes.txt", "text")]
+    assert len(notes) == 8
+    assert any("second file named plot.png" in note for note in notes)
+
+
+def test_check_caps_the_count() -> None:
+    files, notes = check([reported(f"n{i}.txt", b"x") for i in range(5)], files_max=3, png_max=1024)
+    assert [f.name for f in files] == ["n0.txt", "n1.txt", "n2.txt"]
+    assert sum("at most 3" in note for note in notes) == 2
+
+
+def test_result_json_has_exactly_the_contract_keys() -> None:
+    result = RunResult(
+        status="ok",
+        exit_code=0,
+        stdout="x\x00\ufffd",
+        files=(OutputFile("plot.png", PNG, "png"),),
+    )
+    line = result.to_json("a.py")
+    assert list(line) == [
+        "file",
+        "status",
+        "exit_code",
+        "signal",
+        "stdout",
+        "stderr",
+        "truncated",
+        "wall_ms",
+        "device",
+        "files",
+    ]
+    assert line["files"] == [{"name": "plot.png", "kind": "png", "size": len(PNG)}]
+    rejected = RunResult.rejected("sandbox.unavailable", "no sandbox", reason="x")
+    assert rejected.reason == "no sandbox" and rejected.to_json()["status"] == "rejected"
+
+
+def test_job_spec_is_validated() -> None:
+    assert JobSpec(name="../../x").name == "x.py"
+    assert safe_script_name("lesson one.py") == "lesson_one.py"
+    with pytest.raises(ValueError):
+        JobSpec(kind="root")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        JobSpec(timeout_s=0)
+    with pytest.raises(ValueError):
+        JobSpec(memory_mb=10)

@@ -1,0 +1,705 @@
+"""Hostile code against the real sandbox, one attack class of SANDBOX-NOTES.md per test.
+
+Each program prints a control line (proof that it ran and could do the harmless thing)
+before or after the attack, so a sandbox that fails to run code cannot pass by accident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+
+import pytest
+
+from lessons.sandbox import JobSpec, RunResult, Sandbox
+from lessons.sandbox.core import probe
+from lessons.sandbox.worker import Slot
+from tests.sandbox.conftest import FAST, REPO, need_sandbox
+
+SECRET = "discord-token-that-must-not-leak-8c1f0e"
+
+
+def program(text: str) -> str:
+    return textwrap.dedent(text).lstrip()
+
+
+async def run(box: Sandbox, code: str | bytes, **job: object) -> RunResult:
+    return await box.run(code, JobSpec(**job))  # type: ignore[arg-type]
+
+
+def lines(result: RunResult) -> dict[str, str]:
+    found = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.partition("=")
+        found[key] = value
+    return found
+
+
+# --- secrets ---------------------------------------------------------------------------
+
+
+async def test_no_secret_reaches_a_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    need_sandbox()
+    monkeypatch.setenv("DISCORD_TOKEN", SECRET)
+    monkeypatch.setenv("STUDYBOT_DISCORD_TOKEN", SECRET)
+    async with Sandbox(FAST) as box:  # slots spawn after the secret is in our environment
+        result = await run(
+            box,
+            program("""
+                import os
+                seen = [repr(dict(os.environ))]
+                for pid in os.listdir("/proc"):
+                    if pid.isdigit():
+                        for name in ("environ", "cmdline"):
+                            try:
+                                with open(f"/proc/{pid}/{name}", "rb") as f:
+                                    seen.append(f.read().decode("latin-1"))
+                            except OSError as exc:
+                                seen.append(type(exc).__name__)
+                print("CONTROL", len(seen))
+                print("\\n".join(seen))
+                print("pid1-environ", repr(open("/proc/1/environ", "rb").read()))
+            """),
+        )
+    assert result.status == "ok", result
+    assert "CONTROL" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+    assert "STUDYBOT_OUTPUT_DIR" in result.stdout  # the job's own, explicit environment
+
+
+# --- network ---------------------------------------------------------------------------
+
+
+async def test_no_network(sandbox: Sandbox) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    try:
+        result = await run(
+            sandbox,
+            program(f"""
+                import socket
+                for family in ("AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET"):
+                    try:
+                        s = socket.socket(getattr(socket, family), socket.SOCK_DGRAM)
+                        print(family, "=created")
+                    except OSError as exc:
+                        print(family + "=denied", exc.errno)
+                try:
+                    socket.create_connection(("127.0.0.1", {port}), timeout=2)
+                    print("connect=connected")
+                except OSError as exc:
+                    print("connect=failed", exc.errno)
+                devices = [line.split(":")[0].strip() for line in open("/proc/net/dev")][2:]
+                print("interfaces=" + ",".join(devices))
+                a, b = socket.socketpair(socket.AF_UNIX)
+                a.sendall(b"x")
+                print("CONTROL=unix", b.recv(1))
+            """),
+        )
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody came
+    finally:
+        listener.close()
+    assert result.status == "ok", result
+    found = lines(result)
+    assert found["CONTROL"] == "unix b'x'"
+    for family in ("AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET"):
+        assert found[family].startswith("denied"), result.stdout
+    assert found["connect"].startswith("failed"), result.stdout
+    assert found["interfaces"] == "lo"  # a network namespace of its own, only loopback
+
+
+# --- read-only system, private and capped /tmp ----------------------------------------
+
+
+async def test_system_is_read_only(sandbox: Sandbox) -> None:
+    result = await run(
+        sandbox,
+        program("""
+            import os
+            for path in ("/evil", "/usr/evil", "/usr/lib/evil", "/etc/evil", "/dev/evil",
+                         "/opt/site-packages/evil", "/proc/sys/kernel/hostname"):
+                try:
+                    with open(path, "w") as f:
+                        f.write("x")
+                    print(path + "=written")
+                except OSError as exc:
+                    print(path + "=refused", exc.errno)
+            with open("/tmp/ok", "w") as f:
+                f.write("fine")
+            with open("/dev/null", "w") as f:
+                f.write("fine")
+            print("CONTROL=tmp", open("/tmp/ok").read())
+        """),
+    )
+    assert result.status == "ok", result
+    found = lines(result)
+    assert found["CONTROL"] == "tmp fine"
+    written = [key for key, value in found.items() if value == "written"]
+    assert written == [], result.stdout
+
+
+@pytest.mark.sandbox_config(tmp_mb=8)
+async def test_tmp_and_shm_are_capped(sandbox: Sandbox) -> None:
+    result = await run(
+        sandbox,
+        program("""
+            import errno
+            for folder in ("/tmp", "/dev/shm"):
+                written = 0
+                try:
+                    for i in range(64):  # files of 1 MiB each: below the file-size limit
+                        with open(f"{folder}/fill{i}", "wb") as f:
+                            f.write(b"x" * 1024 * 1024)
+                        written += 1
+                except OSError as exc:
+                    print(folder + "=full", written, exc.errno == errno.ENOSPC)
+                else:
+                    print(folder + "=not-full", written)
+        """),
+    )
+    assert result.status == "ok", result
+    found = lines(result)
+    for folder in ("/tmp", "/dev/shm"):
+        state, written, enospc = found[folder].split()
+        assert state == "full" and enospc == "True", result.stdout
+        assert 1 <= int(written) <= 8
+
+
+# --- processes -------------------------------------------------------------------------
+
+
+async def test_fork_bomb_is_contained_and_the_next_job_runs_promptly(sandbox: Sandbox) -> None:
+    bomb = program("""
+        import os
+        print("CONTROL=bomb", flush=True)
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+    """)
+    result = await run(sandbox, bomb, timeout_s=2)
+    assert result.status == "timeout", result
+    assert "CONTROL=bomb" in result.stdout
+    assert result.wall_ms < 4000
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    after = await run(sandbox, "print('after the bomb')")
+    assert after.status == "ok", after
+    assert after.stdout == "after the bomb\n"
+    assert loop.time() - started < 5
+
+
+async def test_nproc_is_enforced_even_without_the_pids_cgroup() -> None:
+    """Jobs run as an unprivileged host uid, so RLIMIT_NPROC really counts (as root it
+    would be ignored). Without the pids cgroup, the rlimit alone stops a thread bomb."""
+    need_sandbox()
+    async with Sandbox(FAST) as box:
+        assert box.plan is not None
+        plan = replace(box.plan, cgroups=None, config=replace(FAST, pids=24))
+        slot = await Slot.start(plan)
+        try:
+            result = await slot.run(
+                program("""
+                    import resource, threading
+                    print("limit=", resource.getrlimit(resource.RLIMIT_NPROC))
+                    stop = threading.Event()
+                    started = 0
+                    try:
+                        for _ in range(500):
+                            threading.Thread(target=stop.wait, daemon=True).start()
+                            started += 1
+                    except RuntimeError as exc:
+                        print("stopped=", started, exc)
+                    stop.set()
+                """).encode(),
+                JobSpec(),
+            )
+        finally:
+            await slot.close()
+    assert result.status == "ok", result
+    found = lines(result)
+    assert found["limit"] == " (24, 24)"
+    started = int(found["stopped"].split()[0])
+    assert 0 < started < 24, result.stdout
+
+
+async def test_jobs_run_as_an_unprivileged_host_uid(sandbox: Sandbox) -> None:
+    assert sandbox.plan is not None
+    slot = await Slot.start(sandbox.plan)
+    try:
+        assert slot.cgroup is not None and slot.lease is not None
+        pids = slot.cgroup.procs()
+        assert len(pids) >= 2  # bubblewrap and the waiting launcher (its pid 1)
+        assert slot.child is not None
+        with open(f"/proc/{slot.child.pid}/environ", "rb") as handle:
+            assert handle.read() == b""  # bubblewrap was spawned with an empty environment
+        for pid in pids:
+            with open(f"/proc/{pid}/status") as handle:
+                status = dict(line.split(":", 1) for line in handle if ":" in line)
+            uids = {int(value) for value in status["Uid"].split()}
+            assert uids == {slot.lease.uid}, (pid, status["Uid"])
+            assert slot.lease.uid >= FAST.uid_base
+        # the cgroup's limits are in place before any job code runs
+        if slot.cgroup.host.version == 1:
+            memory_limit = slot.cgroup.memory / "memory.limit_in_bytes"
+        else:
+            memory_limit = slot.cgroup.memory / "memory.max"
+        assert int(memory_limit.read_text()) == FAST.memory_mb * 1024 * 1024
+        assert (slot.cgroup.pids / "pids.max").read_text().strip() == str(FAST.pids)
+        result = await slot.run(
+            b"import os\nprint('uid=', os.getuid(), os.getgid(), os.getgroups())\n", JobSpec()
+        )
+    finally:
+        await slot.close()
+    assert result.status == "ok", result
+    assert lines(result)["uid"] == " 65534 65534 []"
+
+
+async def test_background_processes_do_not_survive_the_job(sandbox: Sandbox) -> None:
+    assert sandbox.plan is not None
+    slot = await Slot.start(sandbox.plan)
+    try:
+        result = await slot.run(
+            program("""
+                import os, select
+                if os.fork() == 0:
+                    os.setsid()
+                    if os.fork() == 0:
+                        select.select([], [], [], 60)  # a daemon that wants to outlive the job
+                    os._exit(0)
+                os.wait()
+                print("CONTROL=forked")
+            """).encode(),
+            JobSpec(),
+        )
+        assert result.status == "ok", result
+        assert "CONTROL=forked" in result.stdout
+        assert slot.child is not None and slot.cgroup is not None
+        await asyncio.wait_for(slot.child.wait(), 10)  # bubblewrap ends after its pid 1
+        assert slot.cgroup.procs() == []  # every process of the job is gone with it
+    finally:
+        await slot.close()
+    assert slot.cgroup is None  # emptied and removed
+
+
+async def test_kill_everything_hurts_only_the_job(sandbox: Sandbox) -> None:
+    """The job is its pid namespace's init: a child that signals everything it can
+    (``kill(-1)``, pid 1, the host's pids) reaches nothing outside, and the kernel keeps
+    the init alive; the next job runs as usual."""
+    result = await run(
+        sandbox,
+        program(f"""
+            import os, signal
+            if os.fork() == 0:
+                for target in (-1, 1, {os.getpid()}, {os.getppid()}):
+                    try:
+                        os.kill(target, signal.SIGKILL)
+                        print(f"kill {{target}}=sent", flush=True)
+                    except OSError as exc:
+                        print(f"kill {{target}}=failed", exc.errno, flush=True)
+                os._exit(0)
+            os.wait()
+            print("CONTROL=alive", os.getpid())
+        """),
+    )
+    assert result.status == "ok", result
+    found = lines(result)
+    assert found["CONTROL"] == "alive 1"
+    assert found[f"kill {os.getpid()}"].startswith("failed")  # not even visible
+    assert found[f"kill {os.getppid()}"].startswith("failed")
+    after = await run(sandbox, "print('next job')")
+    assert after.stdout == "next job\n", after  # the pool recovered
+
+
+async def test_a_signal_ends_the_job_and_is_reported(sandbox: Sandbox) -> None:
+    own = await run(sandbox, "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
+    assert (own.status, own.signal, own.exit_code) == ("signal", signal.SIGTERM, None), own
+    crash = await run(sandbox, "import ctypes\nctypes.string_at(0)\n")
+    assert (crash.status, crash.signal) == ("signal", signal.SIGSEGV), crash
+    high = await run(sandbox, "import sys\nsys.exit(143)\n")
+    assert (high.status, high.exit_code, high.signal) == ("error", 143, None), high
+
+
+# --- memory, time, output ----------------------------------------------------------------
+
+
+@pytest.mark.sandbox_config(memory_mb=384)
+async def test_memory_bomb_reports_memory(sandbox: Sandbox) -> None:
+    result = await run(
+        sandbox,
+        program("""
+            print("CONTROL=start", flush=True)
+            hoard = []
+            while True:
+                hoard.append(b"x" * (64 * 1024 * 1024))
+        """),
+    )
+    assert result.status == "memory", result
+    assert "CONTROL=start" in result.stdout
+    assert result.signal == signal.SIGKILL
+    assert result.wall_ms < 8000
+
+
+@pytest.mark.sandbox_config(memory_mb=384)
+async def test_memory_bomb_across_processes_reports_memory(sandbox: Sandbox) -> None:
+    result = await run(
+        sandbox,
+        program("""
+            import os
+            children = []
+            for _ in range(4):
+                pid = os.fork()
+                if pid == 0:
+                    block = b"x" * (150 * 1024 * 1024)  # each fits; together they do not
+                    import select; select.select([], [], [], 1.5)
+                    os._exit(0)
+                children.append(pid)
+            statuses = [os.waitpid(pid, 0)[1] for pid in children]
+            print("CONTROL=waited", statuses)
+        """),
+    )
+    assert result.status == "memory", result
+    assert result.wall_ms < 8000
+
+
+async def test_infinite_loop_times_out(sandbox: Sandbox) -> None:
+    result = await run(
+        sandbox, "print('CONTROL', flush=True)\nwhile True:\n    pass\n", timeout_s=1
+    )
+    assert result.status == "timeout", result
+    assert result.stdout == "CONTROL\n"
+    assert 1000 <= result.wall_ms < 3000
+    assert result.signal == signal.SIGKILL
+
+
+@pytest.mark.sandbox_config(cpu_s=1, timeout_s=15)
+async def test_cpu_time_limit(sandbox: Sandbox) -> None:
+    result = await run(sandbox, "print('CONTROL', flush=True)\nwhile True:\n    pass\n")
+    assert result.status == "timeout", result
+    assert result.signal == signal.SIGXCPU  # the kernel's RLIMIT_CPU, not our wall clock
+    assert result.wall_ms < 6000
+    assert result.stdout == "CONTROL\n"
+
+
+async def test_output_flood_is_cut(sandbox: Sandbox) -> None:
+    result = await run(sandbox, "while True:\n    print('y' * 1000)\n")
+    cap = FAST.output_kb * 1024
+    assert result.status == "output_limit", result.status
+    assert result.truncated
+    assert len(result.stdout.encode()) == cap
+    assert result.wall_ms < 5000
+    flood = await run(sandbox, "import sys\nsys.stderr.write('e' * 10_000_000)\n")
+    assert flood.status == "output_limit" and flood.truncated
+    assert len(flood.stderr) == cap
+    small = await run(sandbox, "print('short')")
+    assert (small.status, small.truncated, small.stdout) == ("ok", False, "short\n")
+
+
+async def test_file_size_limit(sandbox: Sandbox) -> None:
+    limit = FAST.fsize_mb * 1024 * 1024
+    result = await run(
+        sandbox,
+        program(f"""
+            import errno
+            try:
+                with open("/tmp/big", "wb") as f:
+                    f.write(b"x" * ({limit} + 1))
+            except OSError as exc:
+                print("fsize=refused", exc.errno == errno.EFBIG)
+        """),
+    )
+    assert result.status == "ok", result
+    assert lines(result)["fsize"] == "refused True"
+
+
+# --- nothing of one job reaches the next ------------------------------------------------
+
+
+async def test_nothing_persists_between_jobs(sandbox: Sandbox) -> None:
+    first = await run(
+        sandbox,
+        program("""
+            import os
+            for path in ("/tmp/left", "/dev/shm/left", "/out/left.txt", "/code/left.py"):
+                with open(path, "w") as f:
+                    f.write("from the first job")
+            os.environ["LEFT"] = "1"
+            import random
+            print("CONTROL=written", random.random())
+        """),
+    )
+    assert first.status == "ok", first
+    assert [f.name for f in first.files] == ["left.txt"]  # the output folder works
+    second = await run(
+        sandbox,
+        program("""
+            import os, random
+            for path in ("/tmp/left", "/dev/shm/left", "/out/left.txt", "/code/left.py"):
+                print(path + "=" + str(os.path.exists(path)))
+            print("env=" + str("LEFT" in os.environ))
+            print("listing=" + ",".join(sorted(os.listdir("/tmp") + os.listdir("/dev/shm"))))
+            print("CONTROL=checked", random.random())
+        """),
+    )
+    assert second.status == "ok", second
+    found = lines(second)
+    for path in ("/tmp/left", "/dev/shm/left", "/out/left.txt", "/code/left.py"):
+        assert found[path] == "False"
+    assert found["env"] == "False"
+    assert "left" not in found["listing"]
+    assert second.files == ()
+    assert lines(first)["CONTROL"] != found["CONTROL"]  # reseeded per job
+
+
+# --- the host's files and other processes ----------------------------------------------
+
+
+async def test_host_files_are_out_of_reach(sandbox: Sandbox) -> None:
+    targets = [
+        "/root",
+        "/root/.bashrc",
+        str(REPO),
+        str(REPO / "bot"),
+        str(REPO / ".env"),
+        "/work",
+        "/home",
+        "/var",
+        "/etc/passwd",
+        "/etc/shadow",
+        "/run",
+    ]
+    result = await run(
+        sandbox,
+        program(f"""
+            import os
+            for path in {targets!r}:
+                try:
+                    if os.path.isdir(path):
+                        print(path + "=listed", os.listdir(path))
+                    else:
+                        print(path + "=read", len(open(path, "rb").read()))
+                except OSError as exc:
+                    print(path + "=refused", exc.errno)
+            print("CONTROL=usr", os.path.isdir("/usr/lib"))
+        """),
+    )
+    assert result.status == "ok", result
+    found = lines(result)
+    assert found["CONTROL"] == "usr True"
+    leaked = {path: found[path] for path in targets if not found[path].startswith("refused")}
+    # /root exists inside only as the empty mount point that bubblewrap needs for nothing:
+    # whatever is listed must be empty
+    assert all(value == "listed []" for value in leaked.values()), leaked
+
+
+async def test_no_peeking_into_other_processes(sandbox: Sandbox) -> None:
+    result = await run(
+        sandbox,
+        program("""
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            print("ptrace=", libc.ptrace(16, 1, 0, 0), ctypes.get_errno())  # PTRACE_ATTACH
+            buf = ctypes.create_string_buffer(16)
+            class IOV(ctypes.Structure):
+                _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+            local = IOV(ctypes.addressof(buf), 16)
+            remote = IOV(0x400000, 16)
+            n = libc.process_vm_readv(1, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+            print("vm_readv=", n, ctypes.get_errno())
+            try:
+                open("/proc/1/mem", "rb").read(1)
+                print("mem=read")
+            except OSError as exc:
+                print("mem=refused", exc.errno)
+            print("unshare=", libc.unshare(0x10000000), ctypes.get_errno())  # CLONE_NEWUSER
+            print("mount=", libc.mount(b"none", b"/tmp", b"tmpfs", 0, None), ctypes.get_errno())
+            print("setuid=", libc.setuid(0), ctypes.get_errno())
+            seccomp = [l for l in open("/proc/self/status") if l.startswith("Seccomp:")]
+            print("seccomp=", seccomp[0].split()[1])
+            print("CONTROL=done")
+        """),
+    )
+    assert result.status == "ok", result
+    found = lines(result)
+    assert found["CONTROL"] == "done"
+    for key in ("ptrace", "vm_readv", "unshare", "mount", "setuid"):
+        assert found[key].split()[0] == "-1", (key, result.stdout)
+    assert found["mem"].startswith("refused")
+    assert found["seccomp"] == " 2"  # a filter is loaded
+
+
+# --- output files, encodings ---------------------------------------------------------------
+
+
+async def test_hostile_output_files_are_handled_safely(sandbox: Sandbox) -> None:
+    result = await run(
+        sandbox,
+        program("""
+            import json, os, sys
+            os.symlink("/etc/passwd", "/out/passwd.txt")
+            os.symlink("/etc/ld.so.cache", "/out/cache.png")
+            os.mkfifo("/out/pipe.txt")
+            os.mkdir("/out/folder.png")
+            with open("/out/huge.png", "wb") as f:
+                f.write(b"\\x89PNG\\r\\n\\x1a\\n" + b"0" * (300 * 1024))
+            with open("/out/fake.png", "wb") as f:
+                f.write(b"not a png")
+            with open("/out/bad.txt", "wb") as f:
+                f.write(b"\\xff\\xfe not utf-8")
+            with open("/out/a_real.png", "wb") as f:
+                f.write(b"\\x89PNG\\r\\n\\x1a\\n" + b"1" * 100)
+            for i in range(10):
+                with open(f"/out/note{i}.txt", "w") as f:
+                    f.write(f"note {i}")
+            # forge the launcher's report: names with folders in them, a flood of files
+            config = json.loads(open("/proc/self/cmdline", "rb").read().split(b"\\0")[-2])
+            fd = config["status_fd"]
+            import base64
+            data = base64.b64encode(b"forged").decode()
+            for name in ("../../etc/evil.txt", "/abs/evil2.txt", "..", ".hidden.txt", 7):
+                os.write(fd, json.dumps({"file": name, "size": 6, "data": data}).encode() + b"\\n")
+            os.write(fd, b"{not json\\n" + b"x" * 100000 + b"\\n")
+            print("CONTROL=made")
+        """),
+    )
+    assert result.status == "ok", result
+    names = [f.name for f in result.files]
+    assert len(names) <= FAST.files_max
+    for name in names:
+        assert "/" not in name and not name.startswith(".") and name not in ("", "..")
+    assert "passwd.txt" not in names and "cache.png" not in names  # links not followed
+    assert "pipe.txt" not in names and "folder.png" not in names and "huge.png" not in names
+    assert "fake.png" not in names and "bad.txt" not in names
+    for item in result.files:
+        if item.kind == "png":
+            assert item.data.startswith(b"\x89PNG")
+        else:
+            item.data.decode("utf-8")
+            assert b"root:" not in item.data
+    assert any("at most" in note for note in result.notes) or len(names) < FAST.files_max
+
+
+async def test_invalid_unicode_and_nul_bytes(sandbox: Sandbox) -> None:
+    nul = await run(sandbox, b"print('a')\x00\n")
+    assert nul.status == "error", nul
+    assert "null" in nul.stderr.lower()
+    latin = await run(sandbox, b"print('\xff\xfe')\n")
+    assert latin.status == "error" and "SyntaxError" in latin.stderr, latin
+    surrogate = await run(sandbox, "print('\udcff')\n")  # a lone surrogate in the source
+    assert surrogate.status == "error", surrogate
+    output = await run(
+        sandbox,
+        program("""
+            import sys
+            sys.stdout.buffer.write(b"bytes:\\xff\\xfe\\x00end\\n")
+            sys.stdout.flush()
+            print("surrogate:\\udcff")
+            sys.stderr.write("err\\x00\\n")
+        """),
+    )
+    assert output.status == "ok", output
+    assert "bytes:\ufffd\ufffd\x00end" in output.stdout
+    assert "surrogate:\\udcff" in output.stdout
+    assert output.stderr == "err\x00\n"
+    json.loads(json.dumps(output.to_json("x.py")))  # survives the JSON contract
+
+
+# --- many jobs at once -------------------------------------------------------------------
+
+
+@pytest.mark.sandbox_config(concurrency=2, pool_size=2, queue_max=4)
+async def test_many_concurrent_jobs_and_queue_positions(sandbox: Sandbox) -> None:
+    code = "import select\nselect.select([], [], [], 0.3)\nprint('done')\n"
+    tickets = [sandbox.submit(code, JobSpec(member_id=100 + i)) for i in range(6)]
+    assert [t.position for t in tickets] == [0, 0, 1, 2, 3, 4]
+    assert [t.place() for t in tickets] == [0, 0, 1, 2, 3, 4]
+    same_member = sandbox.submit(code, JobSpec(member_id=100))
+    assert (await same_member).reason_key == "sandbox.busy_member"
+    full = sandbox.submit(code, JobSpec(member_id=999))
+    assert (await full).reason_key == "sandbox.queue_full"
+    results = await asyncio.gather(*tickets)
+    assert [r.status for r in results] == ["ok"] * 6, results
+    assert all(r.stdout == "done\n" for r in results)
+    again = await sandbox.run(code, JobSpec(member_id=100))  # the member's turn is over
+    assert again.status == "ok"
+
+
+# --- the pool recovers; sandboxes do not outlive the bot ---------------------------------
+
+
+async def test_the_pool_replaces_a_sandbox_that_died_while_idle(sandbox: Sandbox) -> None:
+    pool = sandbox.pools["cpu"]
+    assert await pool.wait_ready(1, timeout=30)
+    idle = pool._ready[0]
+    assert idle.child is not None
+    idle.kill()  # as if the kernel had killed it
+    await asyncio.wait_for(idle.child.wait(), 10)
+    assert not idle.alive
+    result = await run(sandbox, "print('still serving')")
+    assert result.stdout == "still serving\n", result
+
+
+def test_sandboxes_die_with_the_bot() -> None:
+    """A bot that crashes (SIGKILL, no cleanup) takes its warm sandboxes with it."""
+    need_sandbox()
+    script = program("""
+        import asyncio, sys
+        from lessons.sandbox import Sandbox
+        from tests.sandbox.conftest import FAST
+
+        async def main():
+            box = await Sandbox(FAST.with_limits(pool_size=2)).start()
+            await box.wait_ready()
+            pids = [pid for slot in box.pools["cpu"]._ready for pid in slot.cgroup.procs()]
+            print(" ".join(str(p) for p in pids), flush=True)
+            await asyncio.Event().wait()
+
+        asyncio.run(main())
+    """)
+    bot = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert bot.stdout is not None
+        pids = {int(pid) for pid in bot.stdout.readline().split()}
+        assert len(pids) >= 4  # bubblewrap and the launcher of each of the two sandboxes
+        watchers = {pid: os.pidfd_open(pid) for pid in pids}
+        uids = set()
+        for pid in pids:
+            with open(f"/proc/{pid}/status") as handle:
+                uids.add(next(line for line in handle if line.startswith("Uid:")).split()[1])
+        bot.kill()
+        bot.wait(30)
+        poller = select.poll()
+        for fd in watchers.values():
+            poller.register(fd, select.POLLIN)
+        ended: set[int] = set()
+        loop_deadline = 50
+        while len(ended) < len(watchers) and loop_deadline:
+            for fd, _ in poller.poll(200):  # a pidfd turns readable when its process ends
+                ended.add(fd)
+                poller.unregister(fd)
+            loop_deadline -= 1
+        assert ended == set(watchers.values())
+        # the crashed bot's cgroups are left behind; the next start sweeps them away
+        plan, _ = probe(FAST)
+        assert plan is not None and plan.cgroups is not None
+        assert not {f"u{uid}" for uid in uids} & set(plan.cgroups.names())
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+        for fd in locals().get("watchers", {}).values():
+            os.close(fd)
