@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput
 from bot.replies import Reply, Text
-from bot.services import competition, groups, members, problems, progress, rotation
+from bot.services import competition, groups, lessons, members, problems, progress, rotation
 from bot.services.calendar import local_today
 from bot.services.context import Actor, Services
 from db.models import Group
@@ -166,6 +166,25 @@ def away(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
         if start is None:
             raise InvalidInput("error.away_needs_from")
         return rotation.set_away(s, group, call.actor, start, end or start, now)
+
+
+# --- lessons -------------------------------------------------------------------------
+
+
+def lesson_list(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (_s, group, _now):
+        return lessons.list_reply(group.locale)
+
+
+def lesson_show(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (_s, group, _now):
+        return lessons.show_reply(str(opts["id"]), group.locale)
+
+
+def code_run(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    """``/lesson run`` and ``/run`` run code in the sandbox, asynchronously: front ends send
+    them to ``bot.code_runs.CodeRunner``; the table only names them and their options."""
+    raise InvalidInput("lessons.run_async")
 
 
 # --- schedule ------------------------------------------------------------------------
@@ -430,6 +449,10 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         _cmd("progress export", progress_export),
         _cmd("progress reminder", progress_reminder, Option("mode", "str", True)),
         _cmd("progress forget", progress_forget, Option("user", "user", True)),
+        _cmd("lesson list", lesson_list),
+        _cmd("lesson show", lesson_show, Option("id", "str", True)),
+        _cmd("lesson run", code_run, Option("id", "str", True)),
+        _cmd("run", code_run, Option("code", "str", True)),
         _cmd("competition show", competition_show),
         _cmd(
             "competition set",

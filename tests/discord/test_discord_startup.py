@@ -16,7 +16,18 @@ from bot.adapters.discord.views import SwapButton
 from bot.config import Settings
 from bot.core import Core
 
-COMMAND_NAMES = {"member", "mod", "away", "schedule", "problem", "progress", "competition"}
+COMMAND_NAMES = {
+    "member",
+    "mod",
+    "away",
+    "schedule",
+    "problem",
+    "progress",
+    "competition",
+    "lesson",
+    "run",
+    "Run Python",  # the message command
+}
 
 
 def record_syncs(bot: StudyBot, monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
@@ -33,6 +44,7 @@ def record_syncs(bot: StudyBot, monkeypatch: pytest.MonkeyPatch) -> list[int | N
 async def test_installs_cogs_buttons_and_translator(studybot: StudyBot) -> None:
     assert set(studybot.cogs) == {
         "Competition",
+        "Lessons",
         "Members",
         "Problems",
         "Progress",
@@ -70,10 +82,14 @@ async def test_setup_hook_starts_scheduler_and_outbox(
     async def start() -> None:
         started.append("scheduler")
 
+    async def start_sandbox() -> None:
+        started.append("sandbox")
+
     monkeypatch.setattr(bot.scheduler, "start", start)
+    monkeypatch.setattr(bot, "start_sandbox", start_sandbox)
     await bot.setup_hook()
     try:
-        assert synced == [None] and started == ["scheduler"]
+        assert synced == [None] and started == ["scheduler", "sandbox"]
         assert bot._outbox_task is not None and not bot._outbox_task.done()
     finally:
         await bot.close()

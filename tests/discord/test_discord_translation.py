@@ -24,7 +24,7 @@ NAME = re.compile(r"[-_'\w]{1,32}")  # Discord's name rule for letters of any sc
 HANGUL = re.compile(r"[가-힣]")
 CATALOGUES = Path(bot.i18n.__file__).parent
 # Required in the table, optional on Discord: left out, the command opens a form for it.
-ASKED_IN_A_FORM = {("progress", "log"): ("note",)}
+ASKED_IN_A_FORM = {("progress", "log"): ("note",), ("run",): ("code",)}
 
 
 async def payloads(studybot: StudyBot) -> list[dict[str, Any]]:
@@ -57,7 +57,8 @@ def nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:
 async def test_tree_matches_the_command_table(studybot: StudyBot) -> None:
     """Each Discord command is in the table with the same options of the same types, and
     each area of the table (member, mod, away, schedule, problem, ...) is served completely."""
-    found = {path: payload for p in await payloads(studybot) for path, payload in leaves(p)}
+    slash = [p for p in await payloads(studybot) if p.get("type", 1) == 1]  # not menus
+    found = {path: payload for p in slash for path, payload in leaves(p)}
     served = {path[0] for path in found}
     assert served >= {"member", "mod", "away", "schedule", "problem"}
     assert served == {path[0] for path in COMMANDS}, "an area of the table has no cog"
@@ -74,6 +75,11 @@ async def test_tree_matches_the_command_table(studybot: StudyBot) -> None:
 
 async def test_every_name_and_description_has_korean(studybot: StudyBot) -> None:
     for payload in await payloads(studybot):
+        if payload.get("type", 1) != 1:  # a context menu: any name up to 32, no description
+            korean = payload["name_localizations"]["ko"]
+            assert HANGUL.search(korean) and 1 <= len(korean) <= 32, korean
+            assert 1 <= len(payload["name"]) <= 32
+            continue
         for node in nodes(payload):
             korean = node["name_localizations"]["ko"]
             if "value" in node:  # a choice: free text (C++ is C++), at most 100 characters

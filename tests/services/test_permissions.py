@@ -48,6 +48,10 @@ READ_ONLY = {
     "progress leaderboard",
     "progress export",
     "competition show",
+    "lesson list",
+    "lesson show",
+    "lesson run",
+    "run",
 }
 FREE_PROBLEM = "$free"  # replaced by a problem nobody has picked yet
 
@@ -97,6 +101,11 @@ CASES = [
     ),
     Case("member leave", "member leave", {}, members("member.left")),
     Case("member list", "member list", {}, everyone("member.list")),
+    Case("lesson list", "lesson list", {}, everyone("lessons.list")),
+    Case("lesson show", "lesson show", {"id": "backward-gradient"}, everyone("lessons.show")),
+    # run asynchronously through CodeRunner (see tests/services/test_code_runs.py)
+    Case("lesson run", "lesson run", {"id": "backward-gradient"}, everyone("lessons.run_async")),
+    Case("run", "run", {"code": "print(1)"}, everyone("lessons.run_async")),
     Case("member add", "member add", {"user": "newbie"}, admins("member.added")),
     Case("member remove", "member remove", {"user": "dave"}, admins("member.removed")),
     Case("mod today", "mod today", {}, everyone("mod.today")),

@@ -59,11 +59,14 @@ def run_console(
         assert isinstance(clock, ManualClock)
         clock.set(start.replace(tzinfo=view(core.services, group_id).zone))
     session = ConsoleSession(core, group_id, clock, Output(stdout, options.files))
-    session.start()
-    if script is not None:
-        assert options.script is not None
-        return session.run_script(script, str(options.script), stderr)
-    return session.run_interactive(stdin, stderr)
+    try:
+        session.start()
+        if script is not None:
+            assert options.script is not None
+            return session.run_script(script, str(options.script), stderr)
+        return session.run_interactive(stdin, stderr)
+    finally:
+        session.close()
 
 
 def _channel_name(text: str) -> str:

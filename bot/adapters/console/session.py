@@ -19,13 +19,14 @@ from bot.adapters.console.parser import (
     Speak,
     parse_line,
 )
+from bot.adapters.console.runs import ConsoleRuns, find_run
 from bot.adapters.console.users import ConsoleUsers
 from bot.clock import Clock, ManualClock
 from bot.commands import Call
 from bot.core import Core, error_reply
 from bot.errors import DomainError
 from bot.i18n import text
-from bot.replies import Text
+from bot.replies import Reply, Text
 from bot.services.context import Actor
 
 PROMPT = "> "
@@ -41,6 +42,11 @@ class ConsoleSession:
         self.output = output
         self.users = ConsoleUsers(core.services, group_id)
         self.last_check = clock.now()
+        self.runs = ConsoleRuns(core)
+
+    def close(self) -> None:
+        """Stop what the session started (the sandbox, when code ran)."""
+        self.runs.close()
 
     @property
     def simulated(self) -> bool:
@@ -123,13 +129,28 @@ class ConsoleSession:
 
     def speak(self, line: Speak) -> None:
         actor = self.users.speaker(line.name)
+        group = self.group()
+        call = Call(self.group_id, Actor(actor.id, actor.name))
+
+        def show(reply: Reply) -> None:
+            self.output.show(reply, group.locale, group.channel, speaker=actor.name)
+
+        try:
+            run = find_run(line.tokens)
+            if run is not None:
+                for reply in self.runs.run(run, call, self.users.user, show):
+                    show(reply)
+                self.deliver_outbox()
+                return
+        except DomainError as exc:
+            show(error_reply(exc))
+            return
         try:
             invocation = find_command(line.tokens)
             options = convert_options(invocation, self.users.user)
         except DomainError as exc:
             reply = error_reply(exc)
         else:
-            call = Call(self.group_id, Actor(actor.id, actor.name))
             reply = self.core.invoke_sync(invocation.command.path, call, options)
         group = self.group()
         self.output.show(reply, group.locale, group.channel, speaker=actor.name)

@@ -2,6 +2,7 @@
 
 EXTENSIONS = (
     "bot.adapters.discord.cogs.competition",
+    "bot.adapters.discord.cogs.lessons",
     "bot.adapters.discord.cogs.members",
     "bot.adapters.discord.cogs.problems",
     "bot.adapters.discord.cogs.progress",
