@@ -34,4 +34,7 @@ def configure_logging(level: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # libraries that narrate routine work at INFO (matplotlib builds its font cache on a
+    # fresh machine's first chart) speak only when something is wrong
+    for name in ("alembic", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -27,7 +27,13 @@ from typing import Any
 from lessons.sandbox.admission import Scheduler, Ticket, TokenBucket
 from lessons.sandbox.cgroups import CgroupError, CgroupHost, JobCgroup
 from lessons.sandbox.config import SandboxConfig
-from lessons.sandbox.host import RuntimeError_, UidLeases, find_gpus, find_runtime
+from lessons.sandbox.host import (
+    RuntimeError_,
+    UidLeases,
+    find_gpus,
+    find_runtime,
+    gpu_library_dirs,
+)
 from lessons.sandbox.pool import WarmPool
 from lessons.sandbox.result import JobSpec, RunResult
 from lessons.sandbox.seccomp import SeccompUnavailable, filter_bpf
@@ -54,7 +60,8 @@ def probe(config: SandboxConfig) -> tuple[HostPlan | None, str | None]:
     except (RuntimeError_, CgroupError, SeccompUnavailable) as exc:
         return None, str(exc)
     leases = UidLeases(config.uid_base, _uid_count(config)) if as_root else None
-    plan = HostPlan(config, "bwrap", runtime, bwrap, cgroups, seccomp, leases)
+    gpu_libraries = gpu_library_dirs() if find_gpus() else ()
+    plan = HostPlan(config, "bwrap", runtime, bwrap, cgroups, seccomp, leases, gpu_libraries)
     _sweep(cgroups, leases)
     return plan, None
 

@@ -11,13 +11,23 @@ import importlib.util
 import os
 import re
 import stat
+import subprocess
 import sys
 import sysconfig
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Lease", "Runtime", "RuntimeError_", "UidLeases", "find_gpus", "find_runtime"]
+__all__ = [
+    "Lease",
+    "Runtime",
+    "RuntimeError_",
+    "UidLeases",
+    "find_gpus",
+    "find_runtime",
+    "gpu_library_dirs",
+    "gpu_nodes",
+]
 
 SITE_INSIDE = "/opt/site-packages"
 
@@ -111,21 +121,74 @@ def find_runtime(python: str | None, site_packages: str | None, *, drop_uid: boo
     )
 
 
-def find_gpus() -> tuple[int, ...]:
+def find_gpus(dev: str = "/dev") -> tuple[int, ...]:
     """Indices of NVIDIA GPUs with device nodes on this host."""
-    if not os.path.exists("/dev/nvidiactl"):
+    if not os.path.exists(os.path.join(dev, "nvidiactl")):
         return ()
     found = []
-    for name in os.listdir("/dev"):
+    for name in os.listdir(dev):
         match = re.fullmatch(r"nvidia(\d+)", name)
         if match:
             found.append(int(match.group(1)))
     return tuple(sorted(found))
 
 
-def gpu_nodes(index: int) -> list[str]:
-    nodes = ["/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", f"/dev/nvidia{index}"]
-    return [node for node in nodes if os.path.exists(node)]
+def gpu_nodes(index: int, dev: str = "/dev") -> list[str]:
+    """The device nodes a CUDA job on GPU ``index`` needs (those this host has)."""
+    names = ["nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-caps", f"nvidia{index}"]
+    return [node for node in (os.path.join(dev, name) for name in names) if os.path.exists(node)]
+
+
+DRIVER_LIBRARY = "libcuda.so.1"  # the driver's user-space half; its siblings live beside it
+DRIVER_LIBRARY_DIRS = (
+    "/usr/local/nvidia/lib64",  # NVIDIA's container images and GPU VMs
+    "/usr/local/nvidia/lib",
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/local/cuda/compat",
+    "/usr/lib/wsl/lib",
+)
+
+
+def _ldconfig_dirs() -> list[str]:
+    """Folders where the dynamic linker's cache (``ldconfig -p``) finds the driver library."""
+    ldconfig = next(
+        (p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.path.exists(p)), None
+    )
+    if ldconfig is None:
+        return []
+    try:
+        listing = subprocess.run(
+            [ldconfig, "-p"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    found = []
+    for line in listing.splitlines():
+        name, _, target = line.strip().partition(" => ")
+        if name.split(" ", 1)[0] == DRIVER_LIBRARY and target:
+            found.append(os.path.dirname(target))
+    return found
+
+
+def gpu_library_dirs(
+    library_path: str | None = None, candidates: tuple[str, ...] | None = None
+) -> tuple[str, ...]:
+    """Host folders holding the NVIDIA driver's user-space libraries (``libcuda.so.1`` and
+    its siblings), which a CUDA sandbox must see: from ``LD_LIBRARY_PATH``, the dynamic
+    linker's cache and the usual places. Torch's own CUDA libraries come with its packages."""
+    if library_path is None:
+        library_path = os.environ.get("LD_LIBRARY_PATH", "")
+    if candidates is None:
+        candidates = (*_ldconfig_dirs(), *DRIVER_LIBRARY_DIRS)
+    found: list[str] = []
+    for folder in (*library_path.split(":"), *candidates):
+        if not folder or not os.path.isabs(folder):
+            continue
+        if os.path.exists(os.path.join(folder, DRIVER_LIBRARY)) and folder not in found:
+            found.append(folder)
+    return tuple(found)
 
 
 @dataclass

@@ -68,13 +68,18 @@ def preload(config):
         torch.nn.init.xavier_normal_(torch.empty(4, 4))
         torch.nn.init.kaiming_normal_(torch.empty(4, 4))
         torch.save(model.state_dict(), io.BytesIO())
-        if config["device"].startswith("cuda"):
+    except Exception:  # the job meets the same problem and reports it itself
+        torch = None
+    if torch is not None and config["device"].startswith("cuda"):
+        try:  # CUDA starts here, once, in the process that will run the job (no fork after)
             torch.cuda.init()
             probe = torch.ones(8, 8, device="cuda")
             (probe @ probe).sum().item()
             torch.cuda.synchronize()
-    except Exception:  # the job meets the same problem and reports it itself
-        pass
+            config["cuda"] = True
+        except Exception as exc:  # reported in "ready": the job then runs on the CPU
+            config["cuda"] = False
+            config["cuda_error"] = f"{type(exc).__name__}: {exc}"[:300]
     try:
         import matplotlib
 
@@ -308,7 +313,11 @@ def main():
     os.dup2(quiet, 2)
     warm_up(config)
     status = os.fdopen(status_fd, "wb", buffering=0)
-    send(status, {"ready": True, "pid": os.getpid()})
+    ready = {"ready": True, "pid": os.getpid()}
+    for key in ("cuda", "cuda_error"):
+        if key in config:
+            ready[key] = config[key]
+    send(status, ready)
 
     header, code = read_job(job_fd, config["code_max"] + 65536)
     os.close(job_fd)

@@ -74,6 +74,7 @@ class HostPlan:
     cgroups: CgroupHost | None
     seccomp: bytes | None
     leases: UidLeases | None  # None: not root, jobs run as our own uid (rlimits mode only)
+    gpu_libraries: tuple[str, ...] = ()  # host folders of the NVIDIA driver's libraries
 
     @property
     def drop_uid(self) -> bool:
@@ -111,6 +112,12 @@ def _mirror_top_level(args: list[str]) -> None:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top) and top != "/bin" and top != "/sbin":
             args += ["--ro-bind", top, top]
+
+
+def _bound_tops() -> list[str]:
+    """The host folders every sandbox already sees (bound read-only, not symlinks)."""
+    tops = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64")
+    return [top for top in tops if os.path.isdir(top) and not os.path.islink(top)]
 
 
 def bwrap_args(
@@ -154,10 +161,14 @@ def bwrap_args(
     ):
         args += ["--ro-bind-try", path, path]
     args += ["--proc", "/proc", "--dev", "/dev"]
-    if device.startswith("cuda:"):
+    cuda = device.startswith("cuda:")
+    if cuda:
         for node in gpu_nodes(int(device.split(":", 1)[1])):
             args += ["--dev-bind", node, node]
         args += ["--ro-bind", "/sys", "/sys"]
+        for folder in plan.gpu_libraries:
+            if not any(folder == top or folder.startswith(top + "/") for top in _bound_tops()):
+                args += ["--ro-bind", folder, folder]
     for dest, size in (("/dev/shm", tmp_bytes), ("/tmp", tmp_bytes)):
         args += ["--size", size, "--perms", "1777", "--tmpfs", dest]
     args += ["--size", out_bytes, "--perms", "0755", "--tmpfs", "/out"]
@@ -166,7 +177,10 @@ def bwrap_args(
     if seccomp_fd is not None:
         args += ["--seccomp", str(seccomp_fd)]
     args.append("--clearenv")
-    for key, value in _env(config, "/out", "/tmp").items():
+    env = _env(config, "/out", "/tmp")
+    if cuda and plan.gpu_libraries:
+        env["LD_LIBRARY_PATH"] = ":".join(plan.gpu_libraries)
+    for key, value in env.items():
         args += ["--setenv", key, value]
     args += ["--remount-ro", "/"]
     return args
@@ -370,6 +384,7 @@ class Slot:
     _transports: list[asyncio.BaseTransport] = field(default_factory=list)
     used: bool = False
     urgent: bool = False  # a job waits for this slot: warm up at full CPU share
+    gpu_problem: str | None = None  # why a GPU sandbox fell back to the CPU
 
     # --- start ------------------------------------------------------------------------
 
@@ -423,8 +438,27 @@ class Slot:
         if not ready.startswith(b'{"ready"'):
             detail = await self._early_stderr()
             raise SlotStartError(f"the sandbox did not start: {detail or 'no output'}")
+        self._check_gpu(ready)
         if self.plan.mode == "bwrap":
             self.inner_pidfd = _pin_child(self.child.pid)
+
+    def _check_gpu(self, ready: bytes) -> None:
+        """A GPU sandbox whose warm-up could not start CUDA runs its job on the CPU and
+        says so (the "ready" line comes before any job, from the trusted launcher)."""
+        if not self.device.startswith("cuda"):
+            return
+        try:
+            hello = json.loads(ready)
+        except ValueError:
+            hello = {}
+        if hello.get("cuda") is False:
+            self.gpu_problem = str(hello.get("cuda_error") or "unknown error")[:300]
+            log.warning(
+                "sandbox: %s cannot be used inside the sandbox (%s); its job runs on the CPU",
+                self.device,
+                self.gpu_problem,
+            )
+            self.device = "cpu"
 
     async def _capture(self, loop: asyncio.AbstractEventLoop, fd: int) -> _Capture:
         capture = _Capture(self.overflow)
@@ -659,6 +693,8 @@ class Slot:
         )
         if out.truncated or err.truncated:
             notes.append(f"output cut at {config.output_kb} KiB")
+        if self.gpu_problem:
+            notes.append(f"the GPU could not be used, ran on the CPU: {self.gpu_problem}")
         return RunResult(
             status=status,  # type: ignore[arg-type]
             exit_code=exit_code,
