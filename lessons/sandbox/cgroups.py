@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno as errnos
 import os
+import re
 import signal
 import time
 from dataclasses import dataclass
@@ -21,17 +23,22 @@ __all__ = ["CgroupError", "CgroupHost", "JobCgroup"]
 PARENT = "studybot"
 LOW_SHARES_V1 = 16  # a warming sandbox yields the CPU to running jobs
 LOW_WEIGHT_V2 = 1
+REQUIRED_V2 = ("memory", "pids")  # enabled in this order, then "cpu" when it can be
 
 
 class CgroupError(RuntimeError):
-    pass
+    """A control group cannot be set up or used; ``errno`` is the failed call's, if any."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 def _write(path: Path, value: str) -> None:
     try:
         path.write_text(value)
     except OSError as exc:
-        raise CgroupError(f"cannot write {value!r} to {path}: {exc.strerror}") from None
+        raise CgroupError(f"cannot write {value!r} to {path}: {exc.strerror}", exc.errno) from None
 
 
 def _read(path: Path) -> str:
@@ -41,18 +48,47 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _mounts() -> list[tuple[str, str, set[str]]]:
+def _unescape(field: str) -> str:
+    """Undo mountinfo's octal escapes (``\\040`` for a space, and so on)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _mounts(mountinfo: str | Path = "/proc/self/mountinfo") -> list[tuple[str, str, set[str]]]:
     """(mount point, fs type, super options) of the cgroup mounts we can see."""
     found = []
-    with contextlib.suppress(OSError), open("/proc/self/mountinfo") as handle:
+    with contextlib.suppress(OSError), open(mountinfo) as handle:
         for line in handle:
             left, _, right = line.partition(" - ")
             parts, tail = left.split(), right.split()
             if len(parts) < 5 or len(tail) < 3:
                 continue
             if tail[0] in ("cgroup", "cgroup2"):
-                found.append((parts[4], tail[0], set(tail[2].split(","))))
+                found.append((_unescape(parts[4]), tail[0], set(tail[2].split(","))))
     return found
+
+
+def _enable_failure(directory: Path, controller: str, exc: CgroupError) -> str:
+    """Why a controller could not be enabled in ``directory``'s children, and what helps."""
+    where = f"cannot enable the {controller} controller in {directory}/cgroup.subtree_control"
+    if exc.errno == errnos.EBUSY:
+        hint = (
+            f"processes sit directly in {directory} (the cgroup root of this namespace, where "
+            "the bot itself may run), and a cgroup v2 group with processes cannot hand "
+            "controllers to its children: run the bot in a leaf cgroup and delegate a subtree "
+            "to it (systemd: Delegate=yes; a container: move its processes into a child group "
+            "such as /init before starting the bot)"
+        )
+    elif exc.errno in (errnos.EACCES, errnos.EPERM):
+        hint = f"run the bot as root or delegate {directory} to its user"
+    elif exc.errno == errnos.EROFS:
+        hint = "the cgroup filesystem is mounted read-only; give the bot a writable cgroup"
+    elif exc.errno == errnos.ENOENT:
+        hint = f"{directory}/cgroup.controllers does not list it (its parent does not hand it down)"
+    elif exc.errno == errnos.EOPNOTSUPP:
+        hint = f"{directory} is a threaded cgroup; the bot needs a domain cgroup"
+    else:
+        hint = str(exc)
+    return f"{where}: {hint}"
 
 
 @dataclass(frozen=True)
@@ -65,9 +101,9 @@ class CgroupHost:
     cpu: Path | None
 
     @classmethod
-    def detect(cls) -> CgroupHost:
+    def detect(cls, mountinfo: str | Path = "/proc/self/mountinfo") -> CgroupHost:
         """Find writable memory and pids controllers, or raise ``CgroupError`` saying why."""
-        mounts = _mounts()
+        mounts = _mounts(mountinfo)
         v1 = {opt: Path(point) for point, kind, opts in mounts if kind == "cgroup" for opt in opts}
         if "memory" in v1 and "pids" in v1:
             host = cls(
@@ -87,29 +123,57 @@ class CgroupHost:
                 if not os.access(path / "cgroup.procs", os.W_OK):
                     raise CgroupError(f"the cgroup {path} is not writable")
             return host
+        problems = []
         for point, kind, _ in mounts:
             if kind != "cgroup2":
                 continue
             root = Path(point)
             controllers = set(_read(root / "cgroup.controllers").split())
-            if not {"memory", "pids"} <= controllers:
-                continue
-            parent = root / PARENT
-            wanted = ["memory", "pids"] + (["cpu"] if "cpu" in controllers else [])
-            try:
-                parent.mkdir(exist_ok=True)
-                enable = " ".join("+" + c for c in wanted)
-                _write(root / "cgroup.subtree_control", enable)
-                _write(parent / "cgroup.subtree_control", enable)
-            except (OSError, CgroupError) as exc:
-                raise CgroupError(
-                    f"cannot set up the cgroup v2 subtree {parent} ({exc}); run the bot as "
-                    "root or delegate that subtree to it"
-                ) from None
-            return cls(2, parent, parent, parent if "cpu" in wanted else None)
+            missing = [c for c in REQUIRED_V2 if c not in controllers]
+            if not missing:
+                return cls._set_up_v2(root, "cpu" in controllers)
+            for controller in missing:
+                bound = (
+                    f", it is bound to cgroup v1 at {v1[controller]}" if controller in v1 else ""
+                )
+                problems.append(
+                    f"the cgroup v2 hierarchy at {root} has no {controller} controller{bound}"
+                )
         raise CgroupError(
             "no memory and pids cgroup controllers are mounted (cgroup v1 or v2 needed)"
+            + "".join(f"; {problem}" for problem in problems)
         )
+
+    @classmethod
+    def _set_up_v2(cls, root: Path, cpu: bool) -> CgroupHost:
+        """Create ``<root>/studybot`` and enable memory, pids (required) and cpu (when it
+        can be) for the children of the root and of that parent, one controller a write."""
+        parent = root / PARENT
+        try:
+            parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise CgroupError(
+                f"cannot create the cgroup {parent} ({exc.strerror}); run the bot as root or "
+                f"delegate {root} to it",
+                exc.errno,
+            ) from None
+        for directory in (root, parent):
+            enabled = set(_read(directory / "cgroup.subtree_control").split())
+            for controller in (*REQUIRED_V2, "cpu"):
+                if controller in enabled or (controller == "cpu" and not cpu):
+                    continue
+                try:
+                    _write(directory / "cgroup.subtree_control", "+" + controller)
+                except CgroupError as exc:
+                    if controller == "cpu":  # optional (e.g. EINVAL with realtime tasks)
+                        cpu = False
+                        continue
+                    raise CgroupError(
+                        _enable_failure(directory, controller, exc), exc.errno
+                    ) from None
+        if not os.access(parent / "cgroup.procs", os.W_OK):
+            raise CgroupError(f"the cgroup {parent} is not writable")
+        return cls(2, parent, parent, parent if cpu else None)
 
     def names(self) -> list[str]:
         """Names of the per-sandbox groups that exist now (any process's)."""
