@@ -112,15 +112,18 @@ def main() -> None:
     as_double = torch.as_tensor(array, dtype=torch.float64)
     assert not shares_memory(as_double, array), "a dtype change must copy"
     on_device = torch.as_tensor(array, device=device)
-    assert shares_memory(on_device, array) == (device.type == "cpu"), "only CPU can share"
-    action = "shares" if shares_memory(on_device, array) else "copies"
+    array[2] = -7.0  # written after the conversion: only a tensor that shares the bytes sees it
+    follows = on_device[2].item() == -7.0
+    assert follows == (device.type == "cpu"), "only a CPU tensor can share the array's memory"
+    assert follows == shares_memory(on_device, array), "seeing the write means sharing memory"
+    action = "shares" if follows else "copies"
     print("as_tensor(array, dtype=float64) copies;", end=" ")
     print(f"as_tensor(array, device={device.type!r}) {action}")
     ints = torch.as_tensor(np.array([1, 2, 3]))
     assert ints.dtype == torch.int64, "NumPy's int64 should stay int64"
 
     # 6. as_tensor of a tensor is a no-op; tensor() of a tensor copies and warns.
-    t = torch.randn(3, device=device)
+    t = torch.randn(3).to(device)
     assert torch.as_tensor(t) is t, "as_tensor should return the very same tensor"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -111,7 +111,7 @@ def main() -> None:
     assert "seen" in keys and "seen" not in names, "a buffer is saved but not a parameter"
 
     # 4. The optimizer reaches every parameter through model.parameters().
-    x = torch.randn(16, 4, device=device)
+    x = torch.randn(16, 4).to(device)  # drawn on the CPU: the same data on every device
     before = [p.detach().clone() for p in model.parameters()]
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     model(x).pow(2).mean().backward()

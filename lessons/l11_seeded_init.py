@@ -69,7 +69,7 @@ def same_weights(a: nn.Module, b: nn.Module) -> bool:
 def main() -> None:
     device = pick_device()
     torch.manual_seed(0)
-    x = torch.randn(64, 3, device=device)
+    x = torch.randn(64, 3).to(device)  # drawn on the CPU: the same data on every device
     y = x.prod(dim=1, keepdim=True) + x[:, :1]
 
     # 1. Same seed -> the same starting weights; another seed -> other weights.
