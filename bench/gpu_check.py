@@ -141,27 +141,31 @@ async def check_memory_back(box: Sandbox, share: float, hold_s: float) -> dict[s
     }
 
 
-async def check_latency(config: SandboxConfig, warm_n: int, cold_n: int) -> dict[str, Any]:
+async def timed_runs(config: SandboxConfig, n: int) -> list[float] | RunResult:
+    """``n`` small CUDA jobs, each timed from submit to result (ms); with a warm pool each
+    waits until a warm sandbox is ready, as between requests. A failed run ends it."""
     job = JobSpec(kind="lesson", name="small_cuda.py")
-    warm: list[float] = []
+    times: list[float] = []
     async with Sandbox(config) as box:
-        for _ in range(warm_n):
-            await box.wait_ready()
+        for _ in range(n):
+            if config.pool_size:
+                await box.wait_ready()
             await box.settle()
             started = time.perf_counter()
             result = await box.run(SMALL, job)
-            warm.append((time.perf_counter() - started) * 1000)
+            times.append((time.perf_counter() - started) * 1000)
             if not result.ok:
-                return {"passed": False, "failed_run": brief(result)}
-    cold: list[float] = []
-    async with Sandbox(config.with_limits(pool_size=0)) as box:
-        for _ in range(cold_n):
-            await box.settle()
-            started = time.perf_counter()
-            result = await box.run(SMALL, job)
-            cold.append((time.perf_counter() - started) * 1000)
-            if not result.ok:
-                return {"passed": False, "failed_run": brief(result)}
+                return result
+    return times
+
+
+async def check_latency(config: SandboxConfig, warm_n: int, cold_n: int) -> dict[str, Any]:
+    warm = await timed_runs(config, warm_n)
+    if isinstance(warm, RunResult):
+        return {"passed": False, "failed_run": brief(warm)}
+    cold = await timed_runs(config.with_limits(pool_size=0), cold_n)
+    if isinstance(cold, RunResult):
+        return {"passed": False, "failed_run": brief(cold)}
     warm_p50 = statistics.median(warm)
     return {
         "passed": True,
