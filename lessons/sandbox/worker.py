@@ -114,10 +114,10 @@ def _mirror_top_level(args: list[str]) -> None:
             args += ["--ro-bind", top, top]
 
 
-def _bound_tops() -> list[str]:
-    """The host folders every sandbox already sees (bound read-only, not symlinks)."""
-    tops = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64")
-    return [top for top in tops if os.path.isdir(top) and not os.path.islink(top)]
+def _already_visible(args: list[str], folder: str) -> bool:
+    """Whether ``folder`` lies in a folder that ``args`` already bind read-only."""
+    bound = [args[i + 2] for i, arg in enumerate(args[:-2]) if arg == "--ro-bind"]
+    return any(folder == top or folder.startswith(top.rstrip("/") + "/") for top in bound)
 
 
 def bwrap_args(
@@ -167,7 +167,7 @@ def bwrap_args(
             args += ["--dev-bind", node, node]
         args += ["--ro-bind", "/sys", "/sys"]
         for folder in plan.gpu_libraries:
-            if not any(folder == top or folder.startswith(top + "/") for top in _bound_tops()):
+            if not _already_visible(args, folder):
                 args += ["--ro-bind", folder, folder]
     for dest, size in (("/dev/shm", tmp_bytes), ("/tmp", tmp_bytes)):
         args += ["--size", size, "--perms", "1777", "--tmpfs", dest]
