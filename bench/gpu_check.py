@@ -32,9 +32,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lessons.catalog import LESSONS_DIR, load_lessons
-from lessons.sandbox import JobSpec, RunResult, Sandbox, SandboxConfig
-from lessons.sandbox.host import find_gpus
+from lessons.catalogue import LESSONS_DIR, load_lessons
+from sandbox import JobSpec, RunResult, Sandbox, SandboxConfig
+from sandbox.host import find_gpus
 
 FREE_MEMORY = b"""import json, torch
 if torch.cuda.is_available():

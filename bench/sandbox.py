@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lessons.catalog import LESSONS_DIR, find_lesson, load_lessons
-from lessons.sandbox import JobSpec, RunResult, Sandbox, SandboxConfig
+from lessons.catalogue import LESSONS_DIR, find_lesson, load_lessons
+from sandbox import JobSpec, RunResult, Sandbox, SandboxConfig
 
 SMALL_LESSON = "backward-gradient"
 FALLBACK = b"import torch\nx = torch.ones(3, requires_grad=True)\n(x * x).sum().backward()\n"

@@ -1,7 +1,7 @@
 """Running lessons and members' snippets in the sandbox, for any front end.
 
 The bot never runs code itself: ``CodeRunner`` checks who may run what through the core,
-submits the code to a sandbox (``lessons.sandbox.Sandbox`` or anything with the same
+submits the code to a sandbox (``sandbox.Sandbox`` or anything with the same
 ``submit``), and turns the ``RunResult`` into replies: a status line with the device and
 time, the output as a code block (mentions and fences neutralised; the whole output as an
 attached file when long) and the images the code saved.
@@ -17,8 +17,8 @@ from bot.commands import Call
 from bot.core import Core, error_reply
 from bot.errors import InvalidInput
 from bot.replies import Attachment, Reply, Text
-from bot.services import groups, lessons, permissions
-from lessons.sandbox.result import JobSpec, RunResult
+from bot.services import groups, lessons, permissions, users
+from sandbox.result import JobSpec, RunResult
 
 MAX_INLINE_OUTPUT = 1500  # characters of output shown in the message itself
 STDERR_TAIL = 1200  # characters of stderr shown after an error
@@ -30,7 +30,7 @@ OnQueued = Callable[[Reply], Awaitable[None]]
 
 
 class SandboxLike(Protocol):
-    """``lessons.sandbox.Sandbox`` or a stand-in: ``submit`` returns an awaitable ticket
+    """``sandbox.Sandbox`` or a stand-in: ``submit`` returns an awaitable ticket
     with a ``position`` (0: runs now; N: N-th in line)."""
 
     def submit(self, source: str | bytes, job: JobSpec | None = None) -> Any: ...
@@ -112,7 +112,7 @@ class CodeRunner:
         svc = self.core.services
         with svc.transaction() as session:
             group = groups.get_group(session, call.group_id)
-            groups.ensure_user(session, call.actor.user_id, call.actor.name, svc.clock.now())
+            users.ensure_user(session, call.actor.user_id, call.actor.name, svc.clock.now())
             if need_member:
                 permissions.require_member(session, group, call.actor)
             return group.locale

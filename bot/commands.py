@@ -17,7 +17,16 @@ from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput
 from bot.replies import Reply, Text
-from bot.services import competition, groups, lessons, members, problems, progress, rotation
+from bot.services import (
+    competition,
+    groups,
+    lessons,
+    members,
+    problems,
+    progress,
+    rotation,
+    users,
+)
 from bot.services.calendar import local_today
 from bot.services.context import Actor, Services
 from db.models import Group
@@ -67,7 +76,7 @@ def _unit(svc: Services, call: Call) -> Iterator[tuple[Session, Group, datetime]
     with svc.transaction() as session:
         group = groups.get_group(session, call.group_id)
         now = svc.clock.now()
-        groups.ensure_user(session, call.actor.user_id, call.actor.name, now)
+        users.ensure_user(session, call.actor.user_id, call.actor.name, now)
         yield session, group, now
 
 
@@ -128,7 +137,7 @@ def mod_swap(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
     member: UserRef | None = opts.get("member")
     with _unit(svc, call) as (s, group, now):
         if member is not None:
-            groups.ensure_user(s, member.id, member.name, now)
+            users.ensure_user(s, member.id, member.name, now)
         return rotation.request_swap(
             s,
             group,

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     programmers_page_delay: float = Field(default=5.0, ge=0)
     programmers_timeout: float = Field(default=10.0, gt=0)
     programmers_retries: int = Field(default=3, ge=0, le=10)
-    # the code sandbox (lessons/sandbox; defaults suit torch lessons)
+    # the code sandbox (sandbox; defaults suit torch lessons)
     sandbox_timeout_s: float = Field(default=20.0, gt=0, le=3600, description="wall time a job")
     sandbox_cpu_s: float = Field(default=20.0, gt=0, le=3600, description="CPU time a process")
     sandbox_memory_mb: int = Field(default=2048, ge=256, description="memory cgroup a sandbox")

@@ -33,7 +33,8 @@ from bot.config import Settings
 from bot.core import Core
 from bot.replies import Reply
 from bot.services.context import Actor
-from bot.services.groups import ensure_user, get_group
+from bot.services.groups import get_group
+from bot.services.users import ensure_user
 from db.models import Base, Group, GroupAdmin
 
 POSTGRES_ENV = "STUDYBOT_TEST_POSTGRES_URL"

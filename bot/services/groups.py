@@ -17,7 +17,7 @@ from bot.replies import Reply, Text, Visibility
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
 from bot.services.permissions import require_admin
-from db.models import DayOff, Group, User
+from db.models import DayOff, Group
 
 DEFAULT_STUDY_DAYS = "1,2,3,4,5"
 DEFAULT_REVIEW_TIME = time(9, 30)
@@ -90,17 +90,6 @@ def get_or_create_group(
         group = find_group_by_guild(session, guild_id)
         assert group is not None
     return group
-
-
-def ensure_user(session: Session, user_id: int, name: str, now: datetime) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        user = User(id=user_id, name=name[:100], created_at=now)
-        session.add(user)
-        session.flush()
-    elif name and user.name != name[:100]:
-        user.name = name[:100]
-    return user
 
 
 # --- parsing of admin input ----------------------------------------------------------
@@ -277,7 +266,6 @@ def upcoming_days_off(session: Session, group: Group, today: date) -> list[DayOf
 __all__ = [
     "ScheduleChange",
     "StudyCalendar",
-    "ensure_user",
     "get_group",
     "get_or_create_group",
     "schedule_reply",

@@ -1,6 +1,6 @@
 """Lesson list and show: reply data from the lesson catalogue (torch-free, never runs code).
 
-The catalogue is read with :mod:`ast` (``lessons.catalog``), so this module is safe to
+The catalogue is read with :mod:`ast` (``lessons.catalogue``), so this module is safe to
 import in the bot process.
 """
 
@@ -11,7 +11,7 @@ from itertools import groupby
 
 from bot.errors import NotFound
 from bot.replies import Attachment, Reply, Text
-from lessons.catalog import LESSONS_DIR, LessonInfo, find_lesson, load_lessons
+from lessons.catalogue import LESSONS_DIR, LessonInfo, find_lesson, load_lessons
 
 MAX_INLINE_CODE = 1500  # longer sources go out as an attached .py file
 FENCE = "```"

@@ -11,8 +11,8 @@ from bot.errors import Conflict, NotFound
 from bot.replies import Mention, Reply, Text
 from bot.services.calendar import local_today
 from bot.services.context import Actor
-from bot.services.groups import ensure_user
 from bot.services.permissions import active_member, require_admin
+from bot.services.users import ensure_user
 from db.models import Away, DutyRun, Group, Member, ModAssignment, SwapRequest, User
 
 

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from lessons.sandbox import SandboxConfig
-from lessons.sandbox.core import probe
+from sandbox import SandboxConfig
+from sandbox.core import probe
 from tests.console.conftest import ConsoleRunner, Result
 
 REQUIRE_ENV = "STUDYBOT_REQUIRE_SANDBOX"

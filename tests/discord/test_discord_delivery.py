@@ -19,7 +19,8 @@ from bot.clock import ManualClock
 from bot.core import Core
 from bot.replies import Reply
 from bot.services import outbox
-from bot.services.groups import ensure_user, find_group_by_guild, get_or_create_group
+from bot.services.groups import find_group_by_guild, get_or_create_group
+from bot.services.users import ensure_user
 from db.models import OutboxMessage
 from tests.discord.fakes import (
     ALICE,

@@ -9,7 +9,7 @@ import pytest
 from bot.adapters.discord.bot import StudyBot
 from bot.adapters.discord.runs import RUN_FORM_PREFIX
 from bot.code_runs import CodeRunner
-from lessons.sandbox.result import OutputFile, RunResult
+from sandbox.result import OutputFile, RunResult
 from tests.discord.fakes import ALICE, BOB, Gateway, message_payload
 from tests.services.test_code_runs import PNG, FakeSandbox
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lessons.catalog import LessonInfo, load_lessons
+from lessons.catalogue import LessonInfo, load_lessons
 from tests.lessons.helpers import LESSONS_DIR, run_lesson
 
 LESSONS = load_lessons(LESSONS_DIR)

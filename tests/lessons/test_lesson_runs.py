@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from lessons.catalog import LessonInfo, load_lessons
+from lessons.catalogue import LessonInfo, load_lessons
 from tests.lessons.helpers import LESSONS_DIR, LessonRun, png_problems, png_size, run_lesson
 
 LESSONS = load_lessons(LESSONS_DIR)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_core
-from bot.catalogue_cli import sync_catalogue
+from bot.cli.problems import sync_catalogue
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.programmers import FetchOptions

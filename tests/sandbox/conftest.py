@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from lessons.sandbox import Sandbox, SandboxConfig
-from lessons.sandbox.core import probe
+from sandbox import Sandbox, SandboxConfig
+from sandbox.core import probe
 
 REQUIRE_ENV = "STUDYBOT_REQUIRE_SANDBOX"
 REPO = Path(__file__).resolve().parents[2]

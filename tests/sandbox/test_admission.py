@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from lessons.sandbox.admission import Scheduler, Ticket, TokenBucket
-from lessons.sandbox.result import JobSpec, RunResult
+from sandbox.admission import Scheduler, Ticket, TokenBucket
+from sandbox.result import JobSpec, RunResult
 
 
 class FakeClock:

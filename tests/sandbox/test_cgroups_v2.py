@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from lessons.sandbox import cgroups
-from lessons.sandbox.cgroups import CgroupError, CgroupHost, JobCgroup
+from sandbox import cgroups
+from sandbox.cgroups import CgroupError, CgroupHost, JobCgroup
 
 CONTROLLERS = "cpuset cpu io memory pids"
 MiB = 1024 * 1024

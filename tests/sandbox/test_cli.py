@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from lessons.catalog import LESSONS_DIR, load_lessons
+from lessons.catalogue import LESSONS_DIR, load_lessons
 from tests.sandbox.conftest import REPO, need_sandbox
 
 KEYS = [

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from lessons.sandbox.files import PNG_MAGIC, check, safe_name
-from lessons.sandbox.result import JobSpec, OutputFile, RunResult, safe_script_name
+from sandbox.files import PNG_MAGIC, check, safe_name
+from sandbox.result import JobSpec, OutputFile, RunResult, safe_script_name
 
 PNG = PNG_MAGIC + b"rest of an image"
 

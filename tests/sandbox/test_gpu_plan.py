@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from lessons.sandbox import JobSpec, RunResult, Sandbox, SandboxConfig
-from lessons.sandbox import worker as worker_module
-from lessons.sandbox.admission import Scheduler, TokenBucket
-from lessons.sandbox.core import probe
-from lessons.sandbox.host import Runtime, find_gpus, gpu_library_dirs, gpu_nodes
-from lessons.sandbox.worker import HostPlan, Slot, bwrap_args
+from sandbox import JobSpec, RunResult, Sandbox, SandboxConfig
+from sandbox import worker as worker_module
+from sandbox.admission import Scheduler, TokenBucket
+from sandbox.core import probe
+from sandbox.host import Runtime, find_gpus, gpu_library_dirs, gpu_nodes
+from sandbox.worker import HostPlan, Slot, bwrap_args
 from tests.sandbox.conftest import FAST, need_sandbox
 
 

@@ -19,9 +19,9 @@ from dataclasses import replace
 
 import pytest
 
-from lessons.sandbox import JobSpec, RunResult, Sandbox
-from lessons.sandbox.core import probe
-from lessons.sandbox.worker import Slot
+from sandbox import JobSpec, RunResult, Sandbox
+from sandbox.core import probe
+from sandbox.worker import Slot
 from tests.sandbox.conftest import FAST, REPO, need_sandbox
 
 SECRET = "discord-token-that-must-not-leak-8c1f0e"
@@ -660,7 +660,7 @@ def test_sandboxes_die_with_the_bot() -> None:
     need_sandbox()
     script = program("""
         import asyncio, sys
-        from lessons.sandbox import Sandbox
+        from sandbox import Sandbox
         from tests.sandbox.conftest import FAST
 
         async def main():

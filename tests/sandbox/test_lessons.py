@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from lessons.catalog import LESSONS_DIR, load_lessons
-from lessons.sandbox import JobSpec, Sandbox, SandboxConfig
+from lessons.catalogue import LESSONS_DIR, load_lessons
+from sandbox import JobSpec, Sandbox, SandboxConfig
 from tests.sandbox.conftest import need_sandbox
 
 

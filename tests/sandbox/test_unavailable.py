@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from lessons.sandbox import JobSpec, Sandbox
+from sandbox import JobSpec, Sandbox
 from tests.sandbox.conftest import FAST, REPO
 
 NO_BWRAP = FAST.with_limits(bwrap="/nonexistent/bwrap", pool_size=1)
@@ -39,7 +39,7 @@ async def test_lessons_may_run_with_rlimits_only_when_allowed() -> None:
 
 def test_the_bot_never_imports_torch() -> None:
     code = (
-        "import sys, bot.cli, bot.app, lessons.sandbox, lessons.sandbox.cli, lessons.catalog\n"
+        "import sys, bot.cli, bot.app, sandbox, sandbox.cli, lessons.catalogue\n"
         "print('torch' in sys.modules)\n"
     )
     result = subprocess.run(

@@ -14,7 +14,7 @@ from bot.code_runs import CodeRunner, extract_code, neutralise
 from bot.commands import Call
 from bot.i18n import render
 from bot.replies import Reply, Visibility
-from lessons.sandbox.result import JobSpec, OutputFile, RunResult
+from sandbox.result import JobSpec, OutputFile, RunResult
 from tests.conftest import Harness
 
 PNG = b"\x89PNG\r\n\x1a\nfake"

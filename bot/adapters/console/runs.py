@@ -70,7 +70,7 @@ class ConsoleRuns:
         return self._runner
 
     async def _open(self) -> CodeRunner:
-        from lessons.sandbox import Sandbox, SandboxConfig
+        from sandbox import Sandbox, SandboxConfig
 
         try:
             box = Sandbox(SandboxConfig.from_settings(self.core.services.settings))

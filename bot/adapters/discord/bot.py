@@ -78,7 +78,7 @@ class StudyBot(commands.Bot):
 
     async def start_sandbox(self) -> None:
         """The sandbox that runs lessons and members' code (never this process)."""
-        from lessons.sandbox import Sandbox, SandboxConfig
+        from sandbox import Sandbox, SandboxConfig
 
         try:
             box = Sandbox(SandboxConfig.from_settings(self.settings))

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lessons.sandbox.result import JobSpec, RunResult
+from sandbox.result import JobSpec, RunResult
 
 __all__ = ["Scheduler", "Ticket", "TokenBucket"]
 

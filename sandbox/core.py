@@ -24,20 +24,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lessons.sandbox.admission import Scheduler, Ticket, TokenBucket
-from lessons.sandbox.cgroups import CgroupError, CgroupHost, JobCgroup
-from lessons.sandbox.config import SandboxConfig
-from lessons.sandbox.host import (
+from sandbox.admission import Scheduler, Ticket, TokenBucket
+from sandbox.cgroups import CgroupError, CgroupHost, JobCgroup
+from sandbox.config import SandboxConfig
+from sandbox.host import (
     RuntimeError_,
     UidLeases,
     find_gpus,
     find_runtime,
     gpu_library_dirs,
 )
-from lessons.sandbox.pool import WarmPool
-from lessons.sandbox.result import JobSpec, RunResult
-from lessons.sandbox.seccomp import SeccompUnavailable, filter_bpf
-from lessons.sandbox.worker import HostPlan, Slot, SlotStartError
+from sandbox.pool import WarmPool
+from sandbox.result import JobSpec, RunResult
+from sandbox.seccomp import SeccompUnavailable, filter_bpf
+from sandbox.worker import HostPlan, Slot, SlotStartError
 
 __all__ = ["Sandbox", "probe", "run_sync"]
 

@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from lessons.sandbox import files as output_files
-from lessons.sandbox.cgroups import CgroupError, CgroupHost, JobCgroup
-from lessons.sandbox.config import SandboxConfig
-from lessons.sandbox.host import SITE_INSIDE, Lease, Runtime, UidLeases, gpu_nodes
-from lessons.sandbox.result import JobSpec, RunResult
+from sandbox import files as output_files
+from sandbox.cgroups import CgroupError, CgroupHost, JobCgroup
+from sandbox.config import SandboxConfig
+from sandbox.host import SITE_INSIDE, Lease, Runtime, UidLeases, gpu_nodes
+from sandbox.result import JobSpec, RunResult
 
 __all__ = ["HostPlan", "Slot", "SlotStartError", "bwrap_args"]
 

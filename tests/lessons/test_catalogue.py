@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lessons.catalog import (
+from lessons.catalogue import (
     REQUIRED_FIELDS,
     TEXT_FIELDS,
     LessonError,
@@ -121,7 +121,7 @@ def test_loading_the_catalogue_imports_no_torch() -> None:
     code = textwrap.dedent(
         """
         import sys
-        from lessons.catalog import load_lessons
+        from lessons.catalogue import load_lessons
         lessons = load_lessons()
         heavy = sorted(
             name for name in sys.modules

@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from lessons.sandbox.config import SandboxConfig
-from lessons.sandbox.core import probe, run_sync
-from lessons.sandbox.result import JobSpec, RunResult
+from sandbox.config import SandboxConfig
+from sandbox.core import probe, run_sync
+from sandbox.result import JobSpec, RunResult
 
 __all__ = ["add_lessons_parser", "add_sandbox_parser"]
 
@@ -179,16 +179,16 @@ def _save_files(result: RunResult, folder: Path, index: int) -> dict[str, str]:
 # --- lessons -----------------------------------------------------------------------------
 
 
-def _catalog() -> Any:
-    from lessons import catalog  # torch-free: reads the files' metadata with ast
+def _catalogue() -> Any:
+    from lessons import catalogue  # torch-free: reads the files' metadata with ast
 
-    return catalog
+    return catalogue
 
 
 def _find(lesson_id: str) -> Any:
-    catalog = _catalog()
-    lessons = catalog.load_lessons(catalog.LESSONS_DIR)
-    found = catalog.find_lesson(lessons, lesson_id)
+    catalogue = _catalogue()
+    lessons = catalogue.load_lessons(catalogue.LESSONS_DIR)
+    found = catalogue.find_lesson(lessons, lesson_id)
     if found is None:  # also accept the file name, with or without .py, or its lNN prefix
         wanted = lesson_id.removesuffix(".py")
         found = next(
@@ -218,9 +218,9 @@ def _lesson_json(lesson: Any) -> dict[str, Any]:
 
 
 def lessons_list(args: argparse.Namespace, settings: Any) -> int:
-    catalog = _catalog()
+    catalogue = _catalogue()
     locale = getattr(settings, "default_locale", "en")
-    for lesson in catalog.load_lessons(catalog.LESSONS_DIR):
+    for lesson in catalogue.load_lessons(catalogue.LESSONS_DIR):
         if args.json:
             print(json.dumps(_lesson_json(lesson), ensure_ascii=False))
         else:

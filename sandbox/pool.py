@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from lessons.sandbox.worker import Slot, SlotStartError
+from sandbox.worker import Slot, SlotStartError
 
 __all__ = ["WarmPool"]
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lessons.sandbox.result import OutputFile
+from sandbox.result import OutputFile
 
 __all__ = ["PNG_MAGIC", "TEXT_MAX", "TEXT_SUFFIXES", "check", "safe_name"]
 

@@ -18,16 +18,16 @@ from alembic.runtime.migration import MigrationContext
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from bot import catalogue_cli
 from bot.adapters.console import ConsoleOptions, run_console
 from bot.adapters.console.main import DEFAULT_FILES_DIR, display_url
 from bot.app import configure_logging
+from bot.cli import problems as problems_cli
 from bot.config import Settings
 from bot.errors import DomainError
 from bot.i18n import DEFAULT_LOCALE, LOCALES, text
 from db.engine import make_engine
 from db.migrate import upgrade
-from lessons.sandbox import cli as sandbox_cli
+from sandbox import cli as sandbox_cli
 
 log = logging.getLogger("studybot")
 
@@ -152,7 +152,7 @@ SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_run,
     add_console,
     add_db,
-    catalogue_cli.add_parser,
+    problems_cli.add_parser,
     sandbox_cli.add_sandbox_parser,
     sandbox_cli.add_lessons_parser,
 )

@@ -3,10 +3,10 @@
 Nothing in this package imports torch; torch is imported only inside the sandboxes.
 """
 
-from lessons.sandbox.admission import Ticket
-from lessons.sandbox.config import SandboxConfig
-from lessons.sandbox.core import Sandbox, run_sync
-from lessons.sandbox.result import STATUSES, JobSpec, OutputFile, RunResult, Status
+from sandbox.admission import Ticket
+from sandbox.config import SandboxConfig
+from sandbox.core import Sandbox, run_sync
+from sandbox.result import STATUSES, JobSpec, OutputFile, RunResult, Status
 
 __all__ = [
     "STATUSES",
