@@ -1,4 +1,9 @@
-"""Composition root: builds the parts from settings and hands each what it needs."""
+"""Composition root: builds the parts from settings and hands each what it needs.
+
+Both front ends (Discord and the console) and the command line get their ``Core`` from
+``build_core``: the engine and sessions, the clock, the services and the one code runner
+with its sandbox.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,39 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Core
 from bot.services import catalogue
+from bot.services.code_runs import CodeRunner, SandboxLike, SandboxOpener
 from bot.services.context import Services
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade
 
+log = logging.getLogger("studybot")
 
-def build_core(settings: Settings, clock: Clock | None = None, migrate: bool = True) -> Core:
-    """Engine, sessions, clock and services for one process (migrated and seeded)."""
+
+def local_sandbox(settings: Settings) -> SandboxOpener:
+    """Opens the sandbox on this machine, with the limits from the settings."""
+
+    async def open_sandbox() -> SandboxLike:
+        from sandbox import Sandbox, SandboxConfig
+
+        box = Sandbox(SandboxConfig.from_settings(settings))
+        await box.start()
+        if box.unavailable_reason:
+            log.warning("sandbox unavailable: %s", box.unavailable_reason)
+        return box
+
+    return open_sandbox
+
+
+def build_core(
+    settings: Settings,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    *,
+    open_sandbox: SandboxOpener | None = None,
+) -> Core:
+    """Engine, sessions, clock, services and the code runner for one process (migrated
+    and seeded). The sandbox opens on the first run, or when a front end starts it;
+    ``open_sandbox`` replaces the local one (tests, other back ends)."""
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -26,7 +57,8 @@ def build_core(settings: Settings, clock: Clock | None = None, migrate: bool = T
     if migrate:
         with services.transaction() as session:
             catalogue.seed(session, services.clock.now())
-    return Core(services)
+    runner = CodeRunner(services, open_sandbox or local_sandbox(settings))
+    return Core(services, runner)
 
 
 def configure_logging(level: str) -> None:

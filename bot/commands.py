@@ -1,13 +1,16 @@
-"""The command table both front ends share.
+"""The command table both front ends share: the one way in for every command.
 
-Each command names its options; a handler takes the services, who is calling in which
-group, and the parsed options, and returns replies. Front ends only parse input into these
-options and render the replies.
+Each command names its options and has one handler. Most handlers are synchronous: they
+take the services, who is calling in which group, and the parsed options, and return a
+reply (``Core`` runs them in a worker thread). Commands that run code are asynchronous:
+their handler takes the ``CodeRunner`` and a ``notify`` callback for messages sent while
+the run goes on ("you are 2nd in line"). Front ends only parse input into these options
+and render the replies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +31,7 @@ from bot.services import (
     users,
 )
 from bot.services.calendar import local_today
+from bot.services.code_runs import CodeRunner, Notify
 from bot.services.context import Actor, Services
 from db.models import Group
 
@@ -58,17 +62,30 @@ class Option:
 
 
 Handler = Callable[[Services, Call, dict[str, Any]], Reply]
+RunHandler = Callable[[CodeRunner, Call, dict[str, Any], Notify], Awaitable[Reply]]
 
 
 @dataclass(frozen=True)
 class Command:
+    """A command and its handler: ``handler`` (synchronous) or ``run`` (runs code)."""
+
     path: tuple[str, ...]
     options: tuple[Option, ...]
-    handler: Handler
+    handler: Handler | None = None
+    run: RunHandler | None = None
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.run is None):
+            raise ValueError(f"/{self.name} needs exactly one of handler and run")
 
     @property
     def name(self) -> str:
         return " ".join(self.path)
+
+    @property
+    def runs_code(self) -> bool:
+        """True for commands that run code in the sandbox (slow: answer later)."""
+        return self.run is not None
 
 
 @contextmanager
@@ -190,10 +207,12 @@ def lesson_show(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
         return lessons.show_reply(str(opts["id"]), group.locale)
 
 
-def code_run(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
-    """``/lesson run`` and ``/run`` run code in the sandbox, asynchronously: front ends send
-    them to ``bot.code_runs.CodeRunner``; the table only names them and their options."""
-    raise InvalidInput("lessons.run_async")
+async def lesson_run(runner: CodeRunner, call: Call, opts: dict[str, Any], notify: Notify) -> Reply:
+    return await runner.run_lesson(call.group_id, call.actor, str(opts["id"]), notify)
+
+
+async def code_run(runner: CodeRunner, call: Call, opts: dict[str, Any], notify: Notify) -> Reply:
+    return await runner.run_snippet(call.group_id, call.actor, str(opts["code"]), notify)
 
 
 # --- schedule ------------------------------------------------------------------------
@@ -381,7 +400,11 @@ _ENTRY_OPTIONS = (
 
 
 def _cmd(path: str, handler: Handler, *options: Option) -> Command:
-    return Command(tuple(path.split()), options, handler)
+    return Command(tuple(path.split()), options, handler=handler)
+
+
+def _run(path: str, run: RunHandler, *options: Option) -> Command:
+    return Command(tuple(path.split()), options, run=run)
 
 
 COMMANDS: dict[tuple[str, ...], Command] = {
@@ -460,8 +483,8 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         _cmd("progress forget", progress_forget, Option("user", "user", True)),
         _cmd("lesson list", lesson_list),
         _cmd("lesson show", lesson_show, Option("id", "str", True)),
-        _cmd("lesson run", code_run, Option("id", "str", True)),
-        _cmd("run", code_run, Option("code", "str", True)),
+        _run("lesson run", lesson_run, Option("id", "str", True)),
+        _run("run", code_run, Option("code", "str", True)),
         _cmd("competition show", competition_show),
         _cmd(
             "competition set",

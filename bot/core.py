@@ -1,5 +1,8 @@
-"""The runtime both front ends share: invoking commands off the event loop, mapping
-errors to replies in one place, running duties and draining the outbox."""
+"""The runtime both front ends share: the one way in for every command, errors mapped to
+replies in one place, duties, the outbox, and the reads front ends need to render.
+
+Front ends never open a database session themselves: what they need goes through here.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,26 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
-from bot.commands import COMMANDS, Call
+from bot.commands import COMMANDS, Call, Command, UserRef
 from bot.errors import DomainError
 from bot.replies import Reply
 from bot.schedule.planner import DueDuty
 from bot.schedule.runner import reconcile, run_due, step_through
-from bot.services import outbox
+from bot.services import groups, outbox, permissions, users
+from bot.services.code_runs import CodeRunner, Notify
 from bot.services.context import Services
-from bot.services.groups import get_or_create_group
+from db.models import Group
 
 log = logging.getLogger("studybot")
 T = TypeVar("T")
+P = ParamSpec("P")
+
+GroupQuery = Callable[Concatenate[Session, Group, datetime, P], T]
 
 
 def error_reply(exc: BaseException) -> Reply:
@@ -33,34 +42,96 @@ def error_reply(exc: BaseException) -> Reply:
     return Reply.private("error.unexpected", error_id=error_id)
 
 
+async def _ignore(_reply: Reply) -> None:
+    return None
+
+
 class Core:
-    """Services and duties behind an API that never blocks the event loop.
+    """Services, the code runner and duties behind an API that never blocks the event loop.
 
     Services are synchronous (SQLAlchemy sessions); every call from async code goes
     through ``Core.run``, which runs it in a worker thread.
     """
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, runner: CodeRunner | None = None) -> None:
         self.services = services
+        self.runner = runner or CodeRunner(services, None, reason="-")
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
 
-    # --- commands ---------------------------------------------------------------
+    async def close(self) -> None:
+        """Stop what the core started (the sandbox, once code ran)."""
+        await self.runner.close()
 
-    def invoke_sync(self, path: tuple[str, ...], call: Call, options: dict[str, Any]) -> Reply:
-        command = COMMANDS.get(path)
-        if command is None:
-            return Reply.private("error.unknown_command", name="/" + " ".join(path))
+    def close_sync(self) -> None:
+        self.runner.close_sync()
+
+    # --- commands: the one way in -------------------------------------------------------
+
+    def _handle(self, command: Command, call: Call, options: dict[str, Any]) -> Reply:
+        assert command.handler is not None
         try:
             return command.handler(self.services, call, options)
         except Exception as exc:
             return error_reply(exc)
 
-    async def invoke(self, path: tuple[str, ...], call: Call, options: dict[str, Any]) -> Reply:
-        return await self.run(self.invoke_sync, path, call, options)
+    async def invoke(
+        self,
+        path: tuple[str, ...],
+        call: Call,
+        options: dict[str, Any],
+        notify: Notify | None = None,
+    ) -> Reply:
+        """Run a command; ``notify`` receives messages sent while it runs (code runs)."""
+        command = COMMANDS.get(path)
+        if command is None:
+            return Reply.private("error.unknown_command", name="/" + " ".join(path))
+        if command.run is None:
+            return await self.run(self._handle, command, call, options)
+        try:
+            return await command.run(self.runner, call, options, notify or _ignore)
+        except Exception as exc:
+            return error_reply(exc)
 
-    # --- groups -----------------------------------------------------------------
+    def invoke_sync(
+        self,
+        path: tuple[str, ...],
+        call: Call,
+        options: dict[str, Any],
+        notify: Notify | None = None,
+    ) -> Reply:
+        """``invoke`` for callers without an event loop (the console, tests, benchmarks)."""
+        command = COMMANDS.get(path)
+        if command is None:
+            return Reply.private("error.unknown_command", name="/" + " ".join(path))
+        if command.run is None:
+            return self._handle(command, call, options)
+        return asyncio.run(self.invoke(path, call, options, notify))
+
+    # --- reads for rendering --------------------------------------------------------------
+
+    def read_sync(
+        self, query: GroupQuery[P, T], group_id: int, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``query(session, group, now, ...)`` in a transaction of its own."""
+        with self.services.transaction() as session:
+            group = groups.get_group(session, group_id)
+            return query(session, group, self.services.clock.now(), *args, **kwargs)
+
+    async def read(
+        self, query: GroupQuery[P, T], group_id: int, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await asyncio.to_thread(self.read_sync, query, group_id, *args, **kwargs)
+
+    def group_info_sync(self, group_id: int) -> groups.GroupInfo:
+        with self.services.transaction() as session:
+            return groups.group_info(session, group_id)
+
+    async def group_info(self, group_id: int) -> groups.GroupInfo:
+        return await self.run(self.group_info_sync, group_id)
+
+    # --- groups and people ------------------------------------------------------------
 
     def group_for_guild_sync(
         self,
@@ -70,7 +141,7 @@ class Core:
         locale: str | None = None,
     ) -> int:
         with self.services.transaction() as session:
-            group = get_or_create_group(
+            group = groups.get_or_create_group(
                 session,
                 guild_id=guild_id,
                 now=self.services.clock.now(),
@@ -83,6 +154,45 @@ class Core:
 
     async def group_for_guild(self, guild_id: int) -> int:
         return await self.run(self.group_for_guild_sync, guild_id)
+
+    def open_local_group_sync(
+        self,
+        guild_id: int,
+        channel_id: int,
+        channel_name: str | None,
+        default_channel: str,
+        locale: str | None,
+    ) -> tuple[int, bool]:
+        """A local front end's one group and whether this start created it."""
+        with self.services.transaction() as session:
+            group, created = groups.open_local_group(
+                session,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                channel_name=channel_name,
+                default_channel=default_channel,
+                now=self.services.clock.now(),
+                settings=self.services.settings,
+                locale=locale,
+            )
+            return group.id, created
+
+    def local_user_sync(self, name: str) -> UserRef:
+        """A person known by name only (the console's), created on first mention."""
+        with self.services.transaction() as session:
+            user = users.local_user(session, name, self.services.clock.now())
+            return UserRef(user.id, user.name)
+
+    def local_speaker_sync(self, group_id: int, name: str) -> UserRef:
+        """Like ``local_user``; the first speaker of a group without admins becomes admin."""
+        with self.services.transaction() as session:
+            user = users.local_user(session, name, self.services.clock.now())
+            permissions.claim_first_admin(session, groups.get_group(session, group_id), user.id)
+            return UserRef(user.id, user.name)
+
+    def user_name_sync(self, user_id: int) -> str:
+        with self.services.transaction() as session:
+            return users.name_of(session, user_id)
 
     # --- duties and outbox ----------------------------------------------------
 

@@ -48,6 +48,25 @@ class Attachment:
     data: bytes
 
 
+@dataclass(frozen=True)
+class SettingsChanged:
+    """The group's settings changed; ``retime``: its duties now fall due at other times."""
+
+    fields: tuple[str, ...]
+    retime: bool
+
+
+@dataclass(frozen=True)
+class Created:
+    """A command created a row the front end may refer to (``kind``: what, ``id``: its id)."""
+
+    kind: str
+    id: int
+
+
+Outcome = SettingsChanged | Created
+
+
 @dataclass
 class Reply:
     key: str
@@ -57,6 +76,7 @@ class Reply:
     actions: list[Action] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     thread: str | None = None  # post into a thread of this name (public replies)
+    outcome: Outcome | None = None  # what changed, for the front end to act on (not stored)
 
     @classmethod
     def public(cls, key: str, **params: Any) -> Reply:

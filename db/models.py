@@ -52,7 +52,6 @@ class Group(Base):
     problem_deadline: Mapped[time] = mapped_column(Time)
     locale: Mapped[str] = mapped_column(String(5))
     skip_holidays: Mapped[bool] = mapped_column(Boolean, default=True)
-    admin_role_id: Mapped[int | None] = mapped_column(BigInteger)
     problem_reminder_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     # local time of the daily "log your progress" reminder
     progress_time: Mapped[time] = mapped_column(

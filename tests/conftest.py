@@ -184,6 +184,7 @@ def core(request: pytest.FixtureRequest, settings: Settings, clock: ManualClock)
         shutil.copyfile(request.getfixturevalue("sqlite_template"), url.database)
     built = build_core(settings, clock)
     yield built
+    built.close_sync()
     engine_of(built).dispose()
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.errors import Conflict, InvalidInput, NotFound
-from bot.replies import Reply, Text, Visibility
+from bot.replies import Reply, SettingsChanged, Text, Visibility
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
 from bot.services.permissions import require_admin
@@ -25,6 +25,16 @@ DEFAULT_PROBLEM_DEADLINE = time(19, 0)
 DEFAULT_REMINDER_MINUTES = 60
 DEFAULT_PROGRESS_TIME = time(21, 0)
 MAX_REMINDER_MINUTES = 720
+# settings that move when the group's duties fall due (the scheduler must re-time them)
+RETIMING = frozenset(
+    {
+        "timezone",
+        "review_time",
+        "problem_deadline",
+        "problem_reminder_minutes",
+        "progress_time",
+    }
+)
 
 _DAY_NAMES = {
     "mon": 1,
@@ -51,8 +61,57 @@ def get_group(session: Session, group_id: int) -> Group:
     return group
 
 
+@dataclass(frozen=True)
+class GroupInfo:
+    """A group's settings that change how its messages look, read in one go."""
+
+    id: int
+    locale: str
+    channel_name: str | None
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def group_info(session: Session, group_id: int) -> GroupInfo:
+    group = get_group(session, group_id)
+    return GroupInfo(group.id, group.locale, group.channel_name, group.timezone)
+
+
 def find_group_by_guild(session: Session, guild_id: int) -> Group | None:
     return session.scalar(select(Group).where(Group.guild_id == guild_id))
+
+
+def open_local_group(
+    session: Session,
+    *,
+    guild_id: int,
+    channel_id: int,
+    channel_name: str | None,
+    default_channel: str,
+    now: datetime,
+    settings: Settings,
+    locale: str | None = None,
+) -> tuple[Group, bool]:
+    """A front end's one group (the console's): created on first start with the channel
+    given (or ``default_channel``) and ``locale``; on a later start an explicit
+    ``channel_name`` renames its channel. Returns the group and whether it was created."""
+    existing = find_group_by_guild(session, guild_id)
+    group = get_or_create_group(
+        session,
+        guild_id=guild_id,
+        now=now,
+        settings=settings,
+        channel_id=channel_id,
+        channel_name=channel_name or default_channel,
+        locale=locale,
+    )
+    if existing is not None and channel_name:
+        group.channel_id = channel_id
+        group.channel_name = channel_name
+    return group, existing is None
 
 
 def get_or_create_group(
@@ -225,6 +284,7 @@ def set_schedule(session: Session, group: Group, actor: Actor, change: ScheduleC
     session.flush()
     reply = schedule_reply(group)
     reply.key = "schedule.updated"
+    reply.outcome = SettingsChanged(tuple(values), retime=not RETIMING.isdisjoint(values))
     return reply
 
 
@@ -264,10 +324,14 @@ def upcoming_days_off(session: Session, group: Group, today: date) -> list[DayOf
 
 
 __all__ = [
+    "RETIMING",
+    "GroupInfo",
     "ScheduleChange",
     "StudyCalendar",
     "get_group",
     "get_or_create_group",
+    "group_info",
+    "open_local_group",
     "schedule_reply",
     "set_day_off",
     "set_schedule",

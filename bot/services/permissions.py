@@ -17,6 +17,19 @@ def is_admin(session: Session, group: Group, actor: Actor) -> bool:
     return row is not None
 
 
+def claim_first_admin(session: Session, group: Group, user_id: int) -> bool:
+    """Make ``user_id`` the group's admin when it has none yet (the console's first speaker;
+    on Discord, Manage Server plays that part). True when this call made them admin."""
+    has_admin = session.scalar(
+        select(GroupAdmin.user_id).where(GroupAdmin.group_id == group.id).limit(1)
+    )
+    if has_admin is not None:
+        return False
+    session.add(GroupAdmin(group_id=group.id, user_id=user_id))
+    session.flush()
+    return True
+
+
 def require_admin(session: Session, group: Group, actor: Actor) -> None:
     if not is_admin(session, group, actor):
         raise PermissionDenied("error.admin_only")

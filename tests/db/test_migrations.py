@@ -212,3 +212,41 @@ def test_upgrading_from_0002_keeps_groups_and_members_with_progress_defaults(
             assert session.scalars(select(OutboxMessage)).one().user_id is None
     finally:
         engine.dispose()
+
+
+def test_0004_drops_admin_role_id_and_keeps_the_groups(database_url: str) -> None:
+    """The never-read ``groups.admin_role_id`` goes; groups (which every table references)
+    stay, with their members; a downgrade brings the column back, empty."""
+    upgrade(database_url, "0003")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO groups (guild_id, timezone, study_days, review_time,"
+                    " problem_deadline, locale, skip_holidays, admin_role_id, created_at)"
+                    " VALUES (7, 'Asia/Seoul', '1,2,3,4,5', :review, :deadline, 'ko', :yes,"
+                    " 99, :now)"
+                ).bindparams(
+                    review=time(9, 30),
+                    deadline=time(19, 0),
+                    yes=True,
+                    now=datetime(2026, 12, 1, tzinfo=UTC),
+                )
+            )
+        upgrade(database_url)
+        columns = {c["name"] for c in inspect(engine).get_columns("groups")}
+        assert "admin_role_id" not in columns
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT guild_id FROM groups")) == 7
+        downgrade(database_url, "0003")
+        engine.dispose()
+        columns = {c["name"] for c in inspect(engine).get_columns("groups")}
+        assert "admin_role_id" in columns
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT guild_id, admin_role_id FROM groups")).one() == (
+                7,
+                None,
+            )
+    finally:
+        engine.dispose()

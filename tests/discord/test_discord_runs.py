@@ -8,7 +8,7 @@ import pytest
 
 from bot.adapters.discord.bot import StudyBot
 from bot.adapters.discord.runs import RUN_FORM_PREFIX
-from bot.code_runs import CodeRunner
+from bot.services.code_runs import CodeRunner
 from sandbox.result import OutputFile, RunResult
 from tests.discord.fakes import ALICE, BOB, Gateway, message_payload
 from tests.services.test_code_runs import PNG, FakeSandbox
@@ -21,7 +21,7 @@ PARAGRAPH = 2
 @pytest.fixture
 def sandbox(studybot: StudyBot) -> FakeSandbox:
     box = FakeSandbox(RunResult(status="ok", stdout="2\n", wall_ms=420, device="cuda:0"))
-    studybot.code_runner = CodeRunner(studybot.core, box)
+    studybot.core.runner = CodeRunner.with_sandbox(studybot.core.services, box)
     return box
 
 
@@ -112,7 +112,7 @@ async def test_run_python_on_a_message_runs_its_python_block(
 
 
 async def test_without_a_sandbox_runs_say_why(gateway: Gateway, studybot: StudyBot) -> None:
-    studybot.code_runner = CodeRunner(studybot.core, None, reason="bubblewrap is missing")
+    studybot.core.runner = CodeRunner(studybot.core.services, None, reason="bubblewrap is missing")
     *_, refused = await gateway.command("lesson run", BOB, id="backward-gradient")
     assert refused.ephemeral
     assert refused.content == "여기서는 코드를 실행할 수 없습니다: bubblewrap is missing"

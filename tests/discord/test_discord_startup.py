@@ -86,7 +86,7 @@ async def test_setup_hook_starts_scheduler_and_outbox(
         started.append("sandbox")
 
     monkeypatch.setattr(bot.scheduler, "start", start)
-    monkeypatch.setattr(bot, "start_sandbox", start_sandbox)
+    monkeypatch.setattr(bot.core.runner, "start", start_sandbox)
     await bot.setup_hook()
     try:
         assert synced == [None] and started == ["scheduler", "sandbox"]

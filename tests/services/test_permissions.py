@@ -21,9 +21,12 @@ from bot.clock import ManualClock
 from bot.commands import COMMANDS, ChannelRef
 from bot.config import Settings
 from bot.replies import Visibility
-from bot.services.duties import DEADLINE_DUTY, DUTIES
+from bot.schedule.duties import DUTIES
+from bot.services.duty_runs import DEADLINE_DUTY
 from db.models import Problem, ProblemPick
+from sandbox.result import RunResult
 from tests.conftest import GUILD_ID, START, Harness, engine_of, snapshot
+from tests.services.test_code_runs import FakeSandbox
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -103,9 +106,9 @@ CASES = [
     Case("member list", "member list", {}, everyone("member.list")),
     Case("lesson list", "lesson list", {}, everyone("lessons.list")),
     Case("lesson show", "lesson show", {"id": "backward-gradient"}, everyone("lessons.show")),
-    # run asynchronously through CodeRunner (see tests/services/test_code_runs.py)
-    Case("lesson run", "lesson run", {"id": "backward-gradient"}, everyone("lessons.run_async")),
-    Case("run", "run", {"code": "print(1)"}, everyone("lessons.run_async")),
+    # run code in a fake sandbox (see tests/services/test_code_runs.py)
+    Case("lesson run", "lesson run", {"id": "backward-gradient"}, everyone("lessons.result")),
+    Case("run", "run", {"code": "print(1)"}, members("lessons.result")),
     Case("member add", "member add", {"user": "newbie"}, admins("member.added")),
     Case("member remove", "member remove", {"user": "dave"}, admins("member.removed")),
     Case("mod today", "mod today", {}, everyone("mod.today")),
@@ -240,7 +243,12 @@ def run_case(world: tuple[Path, dict[str, Any]], tmp_path: Path, case: Case, rol
     template, facts = world
     path = tmp_path / "studybot.db"
     shutil.copyfile(template, path)
-    core = build_core(Settings(database_url=f"sqlite:///{path}"), ManualClock(START), False)
+    core = build_core(
+        Settings(database_url=f"sqlite:///{path}"),
+        ManualClock(START),
+        False,
+        open_sandbox=fake_sandbox,
+    )
     try:
         harness = Harness(core, core.services.clock, 1, dict(facts["actors"]))  # type: ignore[arg-type]
         options = {
@@ -265,7 +273,12 @@ def run_case(world: tuple[Path, dict[str, Any]], tmp_path: Path, case: Case, rol
         elif case.label not in READ_ONLY:
             assert after != before, "an allowed change left no trace"
     finally:
+        core.close_sync()
         engine_of(core).dispose()
+
+
+async def fake_sandbox() -> FakeSandbox:
+    return FakeSandbox(RunResult(status="ok", stdout="1\n"))
 
 
 @pytest.mark.parametrize("role", ROLES)

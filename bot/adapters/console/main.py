@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from bot.adapters.console.group import open_group, view
+from bot.adapters.console.group import open_group
 from bot.adapters.console.output import Output
 from bot.adapters.console.parser import ScriptError, is_console_name, parse_when
 from bot.adapters.console.session import ConsoleSession
@@ -57,7 +57,7 @@ def run_console(
     group_id, _created = open_group(core, channel, options.locale)
     if start is not None and start.tzinfo is None:  # naive: the group's own zone
         assert isinstance(clock, ManualClock)
-        clock.set(start.replace(tzinfo=view(core.services, group_id).zone))
+        clock.set(start.replace(tzinfo=core.group_info_sync(group_id).zone))
     session = ConsoleSession(core, group_id, clock, Output(stdout, options.files))
     try:
         session.start()

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.adapters.console.group import CONSOLE_CHANNEL_ID
 from bot.adapters.console.parser import is_console_name
 from bot.commands import COMMANDS, ChannelRef, Command, Option, UserRef
 from bot.errors import InvalidInput
 from bot.replies import Text
-
-CONSOLE_CHANNEL_ID = 1  # the console has one room; every channel name maps to it
 
 _TRUE = {"on", "yes", "true", "1"}
 _FALSE = {"off", "no", "false", "0"}

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TextIO
 
-from bot.adapters.console.group import GroupView, view
+from bot.adapters.console.group import channel_of
 from bot.adapters.console.options import convert_options, find_command
 from bot.adapters.console.output import Output
 from bot.adapters.console.parser import (
@@ -19,8 +19,6 @@ from bot.adapters.console.parser import (
     Speak,
     parse_line,
 )
-from bot.adapters.console.runs import ConsoleRuns, find_run
-from bot.adapters.console.users import ConsoleUsers
 from bot.clock import Clock, ManualClock
 from bot.commands import Call
 from bot.core import Core, error_reply
@@ -28,6 +26,7 @@ from bot.errors import DomainError
 from bot.i18n import text
 from bot.replies import Reply, Text
 from bot.services.context import Actor
+from bot.services.groups import GroupInfo
 
 PROMPT = "> "
 EXIT_OK = 0
@@ -40,20 +39,18 @@ class ConsoleSession:
         self.group_id = group_id
         self.clock = clock
         self.output = output
-        self.users = ConsoleUsers(core.services, group_id)
         self.last_check = clock.now()
-        self.runs = ConsoleRuns(core)
 
     def close(self) -> None:
         """Stop what the session started (the sandbox, when code ran)."""
-        self.runs.close()
+        self.core.close_sync()
 
     @property
     def simulated(self) -> bool:
         return isinstance(self.clock, ManualClock)
 
-    def group(self) -> GroupView:
-        return view(self.core.services, self.group_id)
+    def group(self) -> GroupInfo:
+        return self.core.group_info_sync(self.group_id)
 
     def message(self, key: str, **params: object) -> str:
         """A console message in the group's current language."""
@@ -92,11 +89,11 @@ class ConsoleSession:
         """Channel posts as ``[#channel]``; a post for one user (a DM) as ``[@name]``."""
         while batch := self.core.claim_outbox_sync():
             for pending in batch:
-                group = view(self.core.services, pending.group_id)
+                group = self.core.group_info_sync(pending.group_id)
                 speaker = None
                 if pending.user_id is not None:
-                    speaker = self.users.name_of(pending.user_id)
-                self.output.show(pending.reply, group.locale, group.channel, speaker=speaker)
+                    speaker = self.core.user_name_sync(pending.user_id)
+                self.output.show(pending.reply, group.locale, channel_of(group), speaker=speaker)
                 self.core.mark_sent_sync(pending.id)
 
     # --- lines --------------------------------------------------------------------
@@ -128,32 +125,24 @@ class ConsoleSession:
         return True
 
     def speak(self, line: Speak) -> None:
-        actor = self.users.speaker(line.name)
-        group = self.group()
+        actor = self.core.local_speaker_sync(self.group_id, line.name)
         call = Call(self.group_id, Actor(actor.id, actor.name))
 
         def show(reply: Reply) -> None:
-            self.output.show(reply, group.locale, group.channel, speaker=actor.name)
+            group = self.group()
+            self.output.show(reply, group.locale, channel_of(group), speaker=actor.name)
+
+        async def notify(reply: Reply) -> None:  # e.g. "you are 2nd in line", at once
+            show(reply)
 
         try:
-            run = find_run(line.tokens)
-            if run is not None:
-                for reply in self.runs.run(run, call, self.users.user, show):
-                    show(reply)
-                self.deliver_outbox()
-                return
-        except DomainError as exc:
-            show(error_reply(exc))
-            return
-        try:
             invocation = find_command(line.tokens)
-            options = convert_options(invocation, self.users.user)
+            options = convert_options(invocation, self.core.local_user_sync)
         except DomainError as exc:
             reply = error_reply(exc)
         else:
-            reply = self.core.invoke_sync(invocation.command.path, call, options)
-        group = self.group()
-        self.output.show(reply, group.locale, group.channel, speaker=actor.name)
+            reply = self.core.invoke_sync(invocation.command.path, call, options, notify)
+        show(reply)
         self.deliver_outbox()
 
     # --- input sources ------------------------------------------------------------

@@ -18,7 +18,6 @@ from bot.adapters.discord.errors import report_error
 from bot.adapters.discord.rendering import ALLOWED_MENTIONS
 from bot.adapters.discord.translator import StudyTranslator
 from bot.adapters.discord.views import DYNAMIC_ITEMS
-from bot.code_runs import CodeRunner
 from bot.commands import Call
 from bot.config import Settings
 from bot.core import Core
@@ -61,9 +60,6 @@ class StudyBot(commands.Bot):
         self.outbox = OutboxLoop(core, DiscordChannelSender(self), settings.outbox_poll_seconds)
         self.scheduler = DutyScheduler(core, after_run=self.outbox.poke)
         self._outbox_task: asyncio.Task[None] | None = None
-        # code runs: a sandbox started in setup_hook; until then runs are refused
-        self.code_runner = CodeRunner(core, None, reason="the sandbox has not started")
-        self.sandbox: Any = None
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -71,26 +67,10 @@ class StudyBot(commands.Bot):
         await self.install()
         await self.sync_commands()
         await self.scheduler.start()
-        await self.start_sandbox()
+        await self.core.runner.start()  # the sandbox warms up before the first run
         self._outbox_task = asyncio.create_task(
             self.outbox.run(self.wait_until_ready), name="studybot-outbox"
         )
-
-    async def start_sandbox(self) -> None:
-        """The sandbox that runs lessons and members' code (never this process)."""
-        from sandbox import Sandbox, SandboxConfig
-
-        try:
-            box = Sandbox(SandboxConfig.from_settings(self.settings))
-            await box.start()
-        except Exception as exc:
-            log.warning("the sandbox could not start", exc_info=True)
-            self.code_runner = CodeRunner(self.core, None, reason=str(exc) or type(exc).__name__)
-            return
-        self.sandbox = box
-        self.code_runner = CodeRunner(self.core, box)
-        if box.unavailable_reason:
-            log.warning("sandbox unavailable: %s", box.unavailable_reason)
 
     async def install(self) -> None:
         """Translator, one extension per feature, and the buttons that outlive restarts."""
@@ -109,14 +89,11 @@ class StudyBot(commands.Bot):
 
     async def close(self) -> None:
         self.scheduler.shutdown()
-        if self.sandbox is not None:
-            with contextlib.suppress(Exception):
-                await self.sandbox.close()
-            self.sandbox = None
         if self._outbox_task is not None:
             self._outbox_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._outbox_task
+        await self.core.close()
         await super().close()
 
     # --- what cogs and buttons call -------------------------------------------------

@@ -5,6 +5,11 @@ longer than ``StudyBot.defer_after`` (2 s), the interaction is deferred first: a
 shows a public "thinking…" message, which the reply then replaces (a public reply edits
 it; a private one deletes it and follows up privately, since a follow-up cannot make a
 public deferral private); a button leaves its message as it is until the reply comes.
+Commands that run code are deferred at once (a run takes longer than 3 seconds); what the
+run says meanwhile ("you are 2nd in line") is sent as a follow-up.
+
+After the reply the front end acts on its typed outcome: settings that move the duties'
+times re-time the group's scheduled jobs.
 """
 
 from __future__ import annotations
@@ -17,12 +22,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 
 from bot.adapters.discord.rendering import Outgoing, render_reply
-from bot.commands import Call
+from bot.commands import COMMANDS, Call
 from bot.core import Core
 from bot.errors import DomainError
-from bot.replies import Reply, Visibility
+from bot.replies import Reply, SettingsChanged, Visibility
 from bot.services.context import Actor
-from bot.services.groups import get_group
 
 if TYPE_CHECKING:
     from bot.adapters.discord.bot import StudyBot
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFER_AFTER",
     "THINKING",
+    "act_on",
     "answer_in_time",
     "call_for",
     "group_locale",
@@ -37,7 +42,6 @@ __all__ = [
     "press_button",
     "respond",
     "run_command",
-    "succeeded",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,13 +69,8 @@ async def call_for(bot: StudyBot, interaction: discord.Interaction[Any]) -> Call
     return Call(group_id, Actor(user.id, user.display_name, admin))
 
 
-def _group_locale_sync(core: Core, group_id: int) -> str:
-    with core.services.transaction() as session:
-        return get_group(session, group_id).locale
-
-
 async def group_locale(core: Core, group_id: int) -> str:
-    return await core.run(_group_locale_sync, core, group_id)
+    return (await core.group_info(group_id)).locale
 
 
 async def respond(interaction: discord.Interaction[Any], message: Outgoing) -> None:
@@ -129,9 +128,24 @@ async def _prepare(
     return call, reply, message
 
 
-def succeeded(reply: Reply) -> bool:
-    """False for the replies the core makes of refusals and errors (``error.*`` keys)."""
-    return not reply.key.startswith("error.")
+async def _run_code(
+    bot: StudyBot,
+    interaction: discord.Interaction[Any],
+    path: tuple[str, ...],
+    options: dict[str, Any],
+) -> tuple[Call, Reply, Outgoing]:
+    """A command that runs code: deferred at once, progress as follow-ups."""
+    call = await call_for(bot, interaction)
+    locale = await group_locale(bot.core, call.group_id)
+    if not interaction.response.is_done():
+        await interaction.response.defer(thinking=True)
+        interaction.extras[THINKING] = True
+
+    async def notify(reply: Reply) -> None:
+        await interaction.followup.send(**render_reply(reply, locale).response_kwargs())
+
+    reply = await bot.core.invoke(path, call, options, notify)
+    return call, reply, render_reply(reply, locale)
 
 
 async def run_command(
@@ -140,12 +154,24 @@ async def run_command(
     path: tuple[str, ...],
     options: dict[str, Any],
 ) -> tuple[Call, Reply]:
-    """Invoke a command with the options given (None = not given) and send its reply."""
+    """Invoke a command with the options given (None = not given), send its reply and act
+    on its outcome."""
     given = {name: value for name, value in options.items() if value is not None}
-    work = _prepare(bot, interaction, path, given)
-    call, reply, message = await answer_in_time(bot, interaction, work, thinking=True)
+    command = COMMANDS.get(path)
+    if command is not None and command.runs_code:
+        call, reply, message = await _run_code(bot, interaction, path, given)
+    else:
+        work = _prepare(bot, interaction, path, given)
+        call, reply, message = await answer_in_time(bot, interaction, work, thinking=True)
     await respond(interaction, message)
+    await act_on(bot, call, reply)
     return call, reply
+
+
+async def act_on(bot: StudyBot, call: Call, reply: Reply) -> None:
+    """What the front end does about a reply's outcome."""
+    if isinstance(reply.outcome, SettingsChanged) and reply.outcome.retime:
+        await bot.refresh_schedule(call.group_id)
 
 
 async def press_button(
@@ -156,7 +182,7 @@ async def press_button(
 ) -> Reply:
     """A button runs its command; a public answer replaces the buttons and is posted."""
     work = _prepare(bot, interaction, path, options)
-    _call, reply, message = await answer_in_time(bot, interaction, work, thinking=False)
+    call, reply, message = await answer_in_time(bot, interaction, work, thinking=False)
     if reply.visibility is Visibility.PUBLIC:
         if interaction.response.is_done():  # deferred: the message is the original response
             await interaction.edit_original_response(view=None)
@@ -165,4 +191,5 @@ async def press_button(
         await interaction.followup.send(**message.response_kwargs())
     else:
         await respond(interaction, message)
+    await act_on(bot, call, reply)
     return reply

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -12,12 +11,8 @@ import discord
 from discord import app_commands
 
 from bot.commands import ChannelRef, UserRef
-from bot.core import Core
-from bot.errors import DomainError
-from bot.i18n import text
-from bot.services import catalogue, competition, problems
-from bot.services.groups import get_group
-from bot.services.rotation import pending_swaps
+from bot.services import choices
+from bot.services.choices import MAX_CHOICES
 
 if TYPE_CHECKING:
     from bot.adapters.discord.bot import StudyBot
@@ -31,9 +26,6 @@ __all__ = [
     "task_choices",
     "timezone_choices",
 ]
-
-MAX_CHOICES = 25  # Discord shows at most 25 autocomplete choices
-MAX_CHOICE_NAME = 100
 
 
 class UserRefTransformer(app_commands.Transformer):
@@ -99,28 +91,6 @@ def timezone_choices(current: str) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=zone, value=zone) for _, zone in ranked[:MAX_CHOICES]]
 
 
-def _swap_choices_sync(core: Core, group_id: int, current: str) -> list[app_commands.Choice[int]]:
-    with core.services.transaction() as session:
-        group = get_group(session, group_id)
-        choices = []
-        for swap in pending_swaps(session, group):
-            if not str(swap.id).startswith(current.strip()):
-                continue
-            label = text(
-                group.locale,
-                "discord.swap_choice",
-                {
-                    "id": swap.id,
-                    "a": swap.first,
-                    "a_day": swap.first_day,
-                    "b": swap.second,
-                    "b_day": swap.second_day,
-                },
-            )
-            choices.append(app_commands.Choice(name=label[:MAX_CHOICE_NAME], value=swap.id))
-        return choices[:MAX_CHOICES]
-
-
 async def swap_choices(
     bot: StudyBot, interaction: discord.Interaction[Any], current: str
 ) -> list[app_commands.Choice[int]]:
@@ -128,78 +98,27 @@ async def swap_choices(
     if interaction.guild_id is None:
         return []
     group_id = await bot.core.group_for_guild(interaction.guild_id)
-    return await bot.core.run(_swap_choices_sync, bot.core, group_id, current)
-
-
-def _problem_choice(problem_id: int, title: str) -> app_commands.Choice[str]:
-    return app_commands.Choice(
-        name=f"{problem_id} {title}"[:MAX_CHOICE_NAME], value=str(problem_id)
-    )
-
-
-def _problem_choices_sync(
-    core: Core, group_id: int, current: str, lead_with_current: bool
-) -> list[app_commands.Choice[str]]:
-    with core.services.transaction() as session:
-        if current.strip():
-            found = problems.search_choices(session, current, limit=MAX_CHOICES)
-            if not found:  # a pasted problem link
-                with contextlib.suppress(DomainError):
-                    problem = catalogue.resolve(session, current)
-                    return [_problem_choice(problem.id, problem.title)]
-            return [app_commands.Choice(name=label, value=value) for label, value in found]
-        group = get_group(session, group_id)
-        suggested: list[tuple[int, str]] = []
-        if lead_with_current:
-            pick = problems.current_pick(session, group, core.services.clock.now())
-            if pick is not None:
-                problem = catalogue.get(session, pick.problem_id)
-                suggested.append((problem.id, problem.title))
-        used = problems.used_problem_ids(session, group)
-        for problem in catalogue.search(session, "", limit=len(used) + 10 * MAX_CHOICES):
-            if len(suggested) >= MAX_CHOICES:
-                break
-            if problem.kind == "algorithm" and problem.id not in used:
-                suggested.append((problem.id, problem.title))
-        return [_problem_choice(problem_id, title) for problem_id, title in suggested]
+    found = await bot.core.read(choices.swap_choices, group_id, current)
+    return [app_commands.Choice(name=label, value=value) for label, value in found]
 
 
 async def problem_choices(
     bot: StudyBot, interaction: discord.Interaction[Any], current: str, *, lead_with_current: bool
 ) -> list[app_commands.Choice[str]]:
-    """Problems for the ``problem`` option, labelled "12899 124 나라의 숫자", valued by id.
-
-    What was typed is searched in the catalogue (every word a part of the title, or of the
-    id); a pasted problem link finds its problem. Nothing typed suggests the algorithm
-    problems the group has not reviewed yet, by id; with ``lead_with_current``
-    (``/problem solved``, ``/problem show``) the problem members are working on now comes
-    first.
-    """
+    """Problems for the ``problem`` option (see ``bot.services.choices.problem_choices``)."""
     if interaction.guild_id is None:
         return []
     group_id = await bot.core.group_for_guild(interaction.guild_id)
-    return await bot.core.run(_problem_choices_sync, bot.core, group_id, current, lead_with_current)
-
-
-def _task_choices_sync(core: Core, group_id: int, current: str) -> list[app_commands.Choice[str]]:
-    needle = current.strip().casefold()
-    with core.services.transaction() as session:
-        group = get_group(session, group_id)
-        return [
-            app_commands.Choice(
-                name=f"{task.name} ({task.metric})"[:MAX_CHOICE_NAME], value=task.name
-            )
-            for task in competition.tasks_of(session, group)
-            if needle in task.name.casefold()
-        ][:MAX_CHOICES]
+    found = await bot.core.read(choices.problem_choices, group_id, current, lead_with_current)
+    return [app_commands.Choice(name=label, value=value) for label, value in found]
 
 
 async def task_choices(
     bot: StudyBot, interaction: discord.Interaction[Any], current: str
 ) -> list[app_commands.Choice[str]]:
-    """The competition's tasks whose name contains what was typed, labelled with their
-    metric: "absa (micro_f1)". Other names may still be typed (the core checks them)."""
+    """The competition's tasks whose name contains what was typed."""
     if interaction.guild_id is None:
         return []
     group_id = await bot.core.group_for_guild(interaction.guild_id)
-    return await bot.core.run(_task_choices_sync, bot.core, group_id, current)
+    found = await bot.core.read(choices.task_choices, group_id, current)
+    return [app_commands.Choice(name=label, value=value) for label, value in found]

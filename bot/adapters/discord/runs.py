@@ -1,6 +1,5 @@
-"""Running code from Discord: ``/lesson run``, ``/run`` (a form with a code box) and the
-"Run Python" message command. The bot only submits code to its sandbox (``CodeRunner``);
-the interaction is deferred at once, since runs take longer than Discord's 3 seconds."""
+"""The ``/run`` form: a box for the code when ``/run`` is given none. Submitting it runs
+``/run`` through the command table like any other command."""
 
 from __future__ import annotations
 
@@ -8,11 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.adapters.discord.dispatch import THINKING, call_for, group_locale, respond
+from bot.adapters.discord.dispatch import call_for, group_locale
 from bot.adapters.discord.errors import report_error
-from bot.adapters.discord.rendering import render_reply
 from bot.i18n import text
-from bot.replies import Reply
 
 if TYPE_CHECKING:
     from bot.adapters.discord.bot import StudyBot
@@ -20,33 +17,7 @@ if TYPE_CHECKING:
 RUN_FORM_PREFIX = "studybot:run:"
 RUN_FORM_TIMEOUT = 3600.0
 MAX_CODE = 4000  # Discord's longest text input
-
-
-async def run_code(
-    bot: StudyBot,
-    interaction: discord.Interaction[Any],
-    *,
-    lesson_id: str | None = None,
-    code: str | None = None,
-) -> list[Reply]:
-    """Run a lesson (``lesson_id``) or a snippet (``code``) and send the replies."""
-    call = await call_for(bot, interaction)
-    locale = await group_locale(bot.core, call.group_id)
-    if not interaction.response.is_done():
-        await interaction.response.defer(thinking=True)
-        interaction.extras[THINKING] = True
-
-    async def queued(reply: Reply) -> None:
-        await interaction.followup.send(**render_reply(reply, locale).response_kwargs())
-
-    runner = bot.code_runner
-    if lesson_id is not None:
-        replies = await runner.run_lesson(call, lesson_id, queued)
-    else:
-        replies = await runner.run_snippet(call, code or "", queued)
-    for reply in replies:
-        await respond(interaction, render_reply(reply, locale))
-    return replies
+RUN = ("run",)
 
 
 class RunForm(discord.ui.Modal):
@@ -68,7 +39,7 @@ class RunForm(discord.ui.Modal):
         self.add_item(self.code)
 
     async def on_submit(self, interaction: discord.Interaction[StudyBot]) -> None:  # type: ignore[override]
-        await run_code(interaction.client, interaction, code=self.code.value)
+        await interaction.client.run_command(interaction, RUN, {"code": self.code.value})
 
     async def on_error(  # type: ignore[override]
         self, interaction: discord.Interaction[StudyBot], error: Exception

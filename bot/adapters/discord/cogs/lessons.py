@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.runs import open_run_form, run_code
+from bot.adapters.discord.runs import RUN, open_run_form
 from bot.adapters.discord.translator import cmd_name, command_texts, option_texts
-from bot.code_runs import extract_code
 from bot.services import lessons
+from bot.services.code_runs import extract_code
 
 if TYPE_CHECKING:
     from bot.adapters.discord.bot import StudyBot
@@ -45,7 +45,7 @@ class Lessons(commands.Cog):
     @lesson.command(**command_texts("lesson run"))
     @option_texts("lesson run", lesson_id="id")
     async def run(self, interaction: discord.Interaction, lesson_id: str) -> None:
-        await run_code(self.bot, interaction, lesson_id=lesson_id)
+        await self.bot.run_command(interaction, ("lesson", "run"), {"id": lesson_id})
 
     @show.autocomplete("lesson_id")
     @run.autocomplete("lesson_id")
@@ -65,11 +65,11 @@ class Lessons(commands.Cog):
         if code is None or not code.strip():
             await open_run_form(self.bot, interaction)
         else:
-            await run_code(self.bot, interaction, code=code)
+            await self.bot.run_command(interaction, RUN, {"code": code})
 
     async def run_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         code = extract_code(message.content) or ""
-        await run_code(self.bot, interaction, code=code)
+        await self.bot.run_command(interaction, RUN, {"code": code})
 
 
 async def setup(bot: StudyBot) -> None:

@@ -8,7 +8,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.dispatch import succeeded
 from bot.adapters.discord.options import ChannelOption, timezone_choices
 from bot.adapters.discord.translator import cmd_choice, command_texts, option_texts
 from bot.i18n import LOCALES
@@ -65,9 +64,7 @@ class Schedule(commands.Cog):
             "reminder": reminder,
             "progress_time": progress_time,
         }
-        call, reply = await self.bot.run_command(interaction, ("schedule", "set"), options)
-        if succeeded(reply):
-            await self.bot.refresh_schedule(call.group_id)
+        await self.bot.run_command(interaction, ("schedule", "set"), options)
 
     @set_schedule.autocomplete("timezone")
     async def timezone_autocomplete(
