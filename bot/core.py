@@ -122,7 +122,10 @@ class Core:
     async def read(
         self, query: GroupQuery[P, T], group_id: int, *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        return await asyncio.to_thread(self.read_sync, query, group_id, *args, **kwargs)
+        def work() -> T:
+            return self.read_sync(query, group_id, *args, **kwargs)
+
+        return await asyncio.to_thread(work)
 
     def group_info_sync(self, group_id: int) -> groups.GroupInfo:
         with self.services.transaction() as session:

@@ -49,7 +49,8 @@ class LessonInfo:
     def text(self, field: str, locale: str) -> str:
         """A localised field, e.g. ``text("title", "ko")``; English unless ``locale`` is ko."""
         suffix = "ko" if locale.lower().startswith("ko") else "en"
-        return getattr(self, f"{field}_{suffix}")
+        value: str = getattr(self, f"{field}_{suffix}")
+        return value
 
     def source(self) -> str:
         """The lesson's code, for showing it (read as text, never imported)."""

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import discord
 
@@ -98,7 +98,8 @@ class DiscordChannelSender:
 
     async def _thread(self, channel: Any, name: str) -> discord.abc.Messageable:
         if not isinstance(channel, discord.TextChannel):
-            return channel  # no threads here: post in the channel itself
+            # no threads here: post in the channel itself (whatever Discord gave for the id)
+            return cast(discord.abc.Messageable, channel)
         name = name[:MAX_THREAD_NAME]
         for thread in channel.threads:
             if thread.name == name:

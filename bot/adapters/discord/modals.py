@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.adapters.discord.client import bot_of
 from bot.adapters.discord.dispatch import call_for, group_locale
 from bot.adapters.discord.errors import report_error
 from bot.errors import InvalidInput
@@ -112,11 +113,13 @@ class ProgressLogForm(discord.ui.Modal):
             options["score"] = parse_score(options["score"])
         return options
 
-    async def on_submit(self, interaction: discord.Interaction[StudyBot]) -> None:  # type: ignore[override]
-        await interaction.client.run_command(interaction, PROGRESS_LOG, self.options())
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await bot_of(interaction).run_command(interaction, PROGRESS_LOG, self.options())
 
+    # discord.py's own Modal.on_error drops BaseView.on_error's item argument; mypy sees
+    # that narrowing in every subclass
     async def on_error(  # type: ignore[override]
-        self, interaction: discord.Interaction[StudyBot], error: Exception
+        self, interaction: discord.Interaction[Any], error: Exception
     ) -> None:
         await report_error(interaction, error)
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.adapters.discord.client import bot_of
 from bot.adapters.discord.dispatch import call_for, group_locale
 from bot.adapters.discord.errors import report_error
 from bot.i18n import text
@@ -38,11 +39,13 @@ class RunForm(discord.ui.Modal):
         )
         self.add_item(self.code)
 
-    async def on_submit(self, interaction: discord.Interaction[StudyBot]) -> None:  # type: ignore[override]
-        await interaction.client.run_command(interaction, RUN, {"code": self.code.value})
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await bot_of(interaction).run_command(interaction, RUN, {"code": self.code.value})
 
+    # discord.py's own Modal.on_error drops BaseView.on_error's item argument; mypy sees
+    # that narrowing in every subclass
     async def on_error(  # type: ignore[override]
-        self, interaction: discord.Interaction[StudyBot], error: Exception
+        self, interaction: discord.Interaction[Any], error: Exception
     ) -> None:
         await report_error(interaction, error)
 

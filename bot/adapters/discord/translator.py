@@ -8,7 +8,7 @@ Discord shows by default, the Korean one the ``ko`` localisation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 import discord
 from discord import app_commands
@@ -65,7 +65,12 @@ class StudyTranslator(app_commands.Translator):
         return catalogue(language).get(key)
 
 
-def command_texts(path: str) -> dict[str, locale_str]:
+class CommandTexts(TypedDict):
+    name: locale_str
+    description: locale_str
+
+
+def command_texts(path: str) -> CommandTexts:
     """``name`` and ``description`` for a command or group: ``**command_texts("mod swap")``."""
     return {"name": cmd_name(path), "description": cmd_desc(path)}
 

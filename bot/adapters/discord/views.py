@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.adapters.discord.client import bot_of
 from bot.i18n import text
 from bot.replies import Action
 
 if TYPE_CHECKING:
-    from bot.adapters.discord.bot import StudyBot
+    pass
 
 __all__ = ["DYNAMIC_ITEMS", "SwapButton", "actions_view"]
 
@@ -48,8 +49,8 @@ class SwapButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=SWAP_T
         label = getattr(item, "label", None)
         return cls(match["action"], int(match["id"]), label)
 
-    async def callback(self, interaction: discord.Interaction[StudyBot]) -> None:  # type: ignore[override]
-        await interaction.client.press_button(
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await bot_of(interaction).press_button(
             interaction, ("mod", self.action), {"id": self.request_id}
         )
 
