@@ -31,6 +31,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 GroupQuery = Callable[Concatenate[Session, Group, datetime, P], T]
+Work = Callable[Concatenate[Session, datetime, P], T]
 
 
 def error_reply(exc: BaseException) -> Reply:
@@ -44,6 +45,10 @@ def error_reply(exc: BaseException) -> Reply:
 
 async def _ignore(_reply: Reply) -> None:
     return None
+
+
+def _unknown(path: tuple[str, ...]) -> Reply:
+    return Reply.private("error.unknown_command", name="/" + " ".join(path))
 
 
 class Core:
@@ -76,6 +81,15 @@ class Core:
         except Exception as exc:
             return error_reply(exc)
 
+    async def _run_code(
+        self, command: Command, call: Call, options: dict[str, Any], notify: Notify | None
+    ) -> Reply:
+        assert command.run is not None
+        try:
+            return await command.run(self.runner, call, options, notify or _ignore)
+        except Exception as exc:
+            return error_reply(exc)
+
     async def invoke(
         self,
         path: tuple[str, ...],
@@ -86,13 +100,10 @@ class Core:
         """Run a command; ``notify`` receives messages sent while it runs (code runs)."""
         command = COMMANDS.get(path)
         if command is None:
-            return Reply.private("error.unknown_command", name="/" + " ".join(path))
-        if command.run is None:
-            return await self.run(self._handle, command, call, options)
-        try:
-            return await command.run(self.runner, call, options, notify or _ignore)
-        except Exception as exc:
-            return error_reply(exc)
+            return _unknown(path)
+        if command.runs_code:
+            return await self._run_code(command, call, options, notify)
+        return await self.run(self._handle, command, call, options)
 
     def invoke_sync(
         self,
@@ -104,10 +115,10 @@ class Core:
         """``invoke`` for callers without an event loop (the console, tests, benchmarks)."""
         command = COMMANDS.get(path)
         if command is None:
-            return Reply.private("error.unknown_command", name="/" + " ".join(path))
-        if command.run is None:
-            return self._handle(command, call, options)
-        return asyncio.run(self.invoke(path, call, options, notify))
+            return _unknown(path)
+        if command.runs_code:
+            return asyncio.run(self._run_code(command, call, options, notify))
+        return self._handle(command, call, options)
 
     # --- reads for rendering --------------------------------------------------------------
 
@@ -126,6 +137,11 @@ class Core:
             return self.read_sync(query, group_id, *args, **kwargs)
 
         return await asyncio.to_thread(work)
+
+    def transact_sync(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``work(session, now, ...)`` in one transaction (all of it or nothing)."""
+        with self.services.transaction() as session:
+            return work(session, self.services.clock.now(), *args, **kwargs)
 
     def group_info_sync(self, group_id: int) -> groups.GroupInfo:
         with self.services.transaction() as session:

@@ -14,7 +14,6 @@ from bot.app import build_core
 from bot.config import Settings
 from bot.programmers import FetchError, FetchOptions, Sleep, fetch_catalogue
 from bot.services import catalogue
-from db.models import Problem
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,26 +53,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def list_problems(settings: Settings, kind: str | None, out: TextIO) -> int:
     core = build_core(settings)
-    with core.services.transaction() as session:
-        query = session.query(Problem).order_by(Problem.id)
-        if kind:
-            query = query.filter(Problem.kind == kind)
-        for problem in query:
-            out.write(f"{problem.id}\t{problem.kind}\tLv{problem.level}\t{problem.title}\n")
+    for problem in core.transact_sync(catalogue.listing, kind):
+        out.write(f"{problem.id}\t{problem.kind}\tLv{problem.level}\t{problem.title}\n")
     return 0
 
 
 def show_problem(settings: Settings, problem_id: int, out: TextIO, err: TextIO) -> int:
     core = build_core(settings)
-    with core.services.transaction() as session:
-        problem = session.get(Problem, problem_id)
-        if problem is None:
-            err.write(f"No problem {problem_id} in the catalogue (try `studybot problems sync`).\n")
-            return 1
-        out.write(
-            f"id: {problem.id}\ntitle: {problem.title}\nlevel: {problem.level}\n"
-            f"kind: {problem.kind}\nurl: {catalogue.problem_url(problem.id)}\n"
-        )
+    problem = core.transact_sync(catalogue.find, problem_id)
+    if problem is None:
+        err.write(f"No problem {problem_id} in the catalogue (try `studybot problems sync`).\n")
+        return 1
+    out.write(
+        f"id: {problem.id}\ntitle: {problem.title}\nlevel: {problem.level}\n"
+        f"kind: {problem.kind}\nurl: {catalogue.problem_url(problem.id)}\n"
+    )
     return 0
 
 
@@ -117,22 +111,19 @@ def sync_catalogue(
         http.close()
     rows = [catalogue.CatalogueRow(p.id, p.title, p.level, p.kind) for p in fetched]
     try:
-        with core.services.transaction() as session:
-            plan = catalogue.plan_sync(session, rows, options.level)
-            for row in plan.added:
-                out.write(f"+ {row.id} {row.title} ({row.kind})\n")
-            for problem_id, old, new in plan.renamed:
-                out.write(f"~ {problem_id} {old} -> {new}\n")
-            verb = "Would add" if dry_run else "Added"
-            out.write(
-                f"{verb} {len(plan.added)}, {'would rename' if dry_run else 'renamed'} "
-                f"{len(plan.renamed)}, unchanged {plan.unchanged}"
-                + (f", ignored {plan.other_levels} of other levels" if plan.other_levels else "")
-                + ".\n"
-            )
-            if not dry_run:
-                catalogue.apply_sync(session, plan, core.services.clock.now())
+        plan = core.transact_sync(catalogue.sync, rows, options.level, dry_run)
     except Exception as exc:  # the transaction rolled back
         err.write(f"Sync failed, the catalogue is unchanged: {type(exc).__name__}: {exc}\n")
         return 1
+    for row in plan.added:
+        out.write(f"+ {row.id} {row.title} ({row.kind})\n")
+    for problem_id, old, new in plan.renamed:
+        out.write(f"~ {problem_id} {old} -> {new}\n")
+    verb = "Would add" if dry_run else "Added"
+    out.write(
+        f"{verb} {len(plan.added)}, {'would rename' if dry_run else 'renamed'} "
+        f"{len(plan.renamed)}, unchanged {plan.unchanged}"
+        + (f", ignored {plan.other_levels} of other levels" if plan.other_levels else "")
+        + ".\n"
+    )
     return 0

@@ -159,6 +159,33 @@ def plan_sync(session: Session, fetched: list[CatalogueRow], level: int = 2) -> 
     return SyncPlan(added, renamed, unchanged, other)
 
 
+def sync(
+    session: Session, now: datetime, fetched: list[CatalogueRow], level: int, dry_run: bool
+) -> SyncPlan:
+    """Plan a sync and, unless ``dry_run``, apply it in the caller's transaction."""
+    plan = plan_sync(session, fetched, level)
+    if not dry_run:
+        apply_sync(session, plan, now)
+    return plan
+
+
+def _row(problem: Problem) -> CatalogueRow:
+    return CatalogueRow(problem.id, problem.title, problem.level, problem.kind)
+
+
+def listing(session: Session, now: datetime, kind: str | None = None) -> list[CatalogueRow]:
+    """Every problem of the catalogue (of one kind), by id."""
+    query = select(Problem).order_by(Problem.id)
+    if kind:
+        query = query.where(Problem.kind == kind)
+    return [_row(problem) for problem in session.scalars(query)]
+
+
+def find(session: Session, now: datetime, problem_id: int) -> CatalogueRow | None:
+    problem = session.get(Problem, problem_id)
+    return None if problem is None else _row(problem)
+
+
 def apply_sync(session: Session, plan: SyncPlan, now: datetime) -> None:
     for row in plan.added:
         session.add(new_problem(row, "sync", now))

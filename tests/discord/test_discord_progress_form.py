@@ -26,7 +26,13 @@ class InvokeRecorder:
     def __init__(self) -> None:
         self.calls: list[tuple[tuple[str, ...], Call, dict[str, Any]]] = []
 
-    async def __call__(self, path: tuple[str, ...], call: Call, options: dict[str, Any]) -> Reply:
+    async def __call__(
+        self,
+        path: tuple[str, ...],
+        call: Call,
+        options: dict[str, Any],
+        notify: Any = None,
+    ) -> Reply:
         self.calls.append((path, call, options))
         return Reply.public("member.joined", name=Mention(call.actor.user_id, call.actor.name))
 

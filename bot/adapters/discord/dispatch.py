@@ -26,6 +26,7 @@ from bot.commands import COMMANDS, Call
 from bot.core import Core
 from bot.errors import DomainError
 from bot.replies import Reply, SettingsChanged, Visibility
+from bot.services.code_runs import Notify
 from bot.services.context import Actor
 
 if TYPE_CHECKING:
@@ -122,30 +123,25 @@ async def _prepare(
     path: tuple[str, ...],
     options: dict[str, Any],
 ) -> tuple[Call, Reply, Outgoing]:
+    """Invoke the command and render its reply (in the group's language after it ran: the
+    command may have changed it). A command that runs code defers at once and sends what
+    the run says meanwhile as follow-ups."""
     call = await call_for(bot, interaction)
-    reply = await bot.core.invoke(path, call, options)
+    notify: Notify | None = None
+    command = COMMANDS.get(path)
+    if command is not None and command.runs_code:
+        locale = await group_locale(bot.core, call.group_id)
+        if not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)
+            interaction.extras[THINKING] = True
+
+        async def follow_up(reply: Reply) -> None:
+            await interaction.followup.send(**render_reply(reply, locale).response_kwargs())
+
+        notify = follow_up
+    reply = await bot.core.invoke(path, call, options, notify)
     message = render_reply(reply, await group_locale(bot.core, call.group_id))
     return call, reply, message
-
-
-async def _run_code(
-    bot: StudyBot,
-    interaction: discord.Interaction[Any],
-    path: tuple[str, ...],
-    options: dict[str, Any],
-) -> tuple[Call, Reply, Outgoing]:
-    """A command that runs code: deferred at once, progress as follow-ups."""
-    call = await call_for(bot, interaction)
-    locale = await group_locale(bot.core, call.group_id)
-    if not interaction.response.is_done():
-        await interaction.response.defer(thinking=True)
-        interaction.extras[THINKING] = True
-
-    async def notify(reply: Reply) -> None:
-        await interaction.followup.send(**render_reply(reply, locale).response_kwargs())
-
-    reply = await bot.core.invoke(path, call, options, notify)
-    return call, reply, render_reply(reply, locale)
 
 
 async def run_command(
@@ -157,12 +153,8 @@ async def run_command(
     """Invoke a command with the options given (None = not given), send its reply and act
     on its outcome."""
     given = {name: value for name, value in options.items() if value is not None}
-    command = COMMANDS.get(path)
-    if command is not None and command.runs_code:
-        call, reply, message = await _run_code(bot, interaction, path, given)
-    else:
-        work = _prepare(bot, interaction, path, given)
-        call, reply, message = await answer_in_time(bot, interaction, work, thinking=True)
+    work = _prepare(bot, interaction, path, given)
+    call, reply, message = await answer_in_time(bot, interaction, work, thinking=True)
     await respond(interaction, message)
     await act_on(bot, call, reply)
     return call, reply

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import available_timezones
 
 import discord
@@ -64,6 +65,7 @@ ChannelOption = app_commands.Transform[ChannelRef, ChannelRefTransformer]
 
 # --- autocomplete --------------------------------------------------------------------
 
+V = TypeVar("V", str, int)
 _FIRST_ZONES = ("Asia/Seoul", "UTC")
 
 
@@ -91,34 +93,36 @@ def timezone_choices(current: str) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=zone, value=zone) for _, zone in ranked[:MAX_CHOICES]]
 
 
+async def _found(
+    bot: StudyBot,
+    interaction: discord.Interaction[Any],
+    query: Callable[..., list[tuple[str, V]]],
+    *args: Any,
+) -> list[app_commands.Choice[V]]:
+    """What a ``bot.services.choices`` query offers in this guild's group."""
+    if interaction.guild_id is None:
+        return []
+    group_id = await bot.core.group_for_guild(interaction.guild_id)
+    found = await bot.core.read(query, group_id, *args)
+    return [app_commands.Choice(name=label, value=value) for label, value in found]
+
+
 async def swap_choices(
     bot: StudyBot, interaction: discord.Interaction[Any], current: str
 ) -> list[app_commands.Choice[int]]:
     """The group's pending swap requests whose number starts with what was typed."""
-    if interaction.guild_id is None:
-        return []
-    group_id = await bot.core.group_for_guild(interaction.guild_id)
-    found = await bot.core.read(choices.swap_choices, group_id, current)
-    return [app_commands.Choice(name=label, value=value) for label, value in found]
+    return await _found(bot, interaction, choices.swap_choices, current)
 
 
 async def problem_choices(
     bot: StudyBot, interaction: discord.Interaction[Any], current: str, *, lead_with_current: bool
 ) -> list[app_commands.Choice[str]]:
     """Problems for the ``problem`` option (see ``bot.services.choices.problem_choices``)."""
-    if interaction.guild_id is None:
-        return []
-    group_id = await bot.core.group_for_guild(interaction.guild_id)
-    found = await bot.core.read(choices.problem_choices, group_id, current, lead_with_current)
-    return [app_commands.Choice(name=label, value=value) for label, value in found]
+    return await _found(bot, interaction, choices.problem_choices, current, lead_with_current)
 
 
 async def task_choices(
     bot: StudyBot, interaction: discord.Interaction[Any], current: str
 ) -> list[app_commands.Choice[str]]:
     """The competition's tasks whose name contains what was typed."""
-    if interaction.guild_id is None:
-        return []
-    group_id = await bot.core.group_for_guild(interaction.guild_id)
-    found = await bot.core.read(choices.task_choices, group_id, current)
-    return [app_commands.Choice(name=label, value=value) for label, value in found]
+    return await _found(bot, interaction, choices.task_choices, current)
