@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.schedule.duties import DUTIES
 from bot.services.calendar import zone
-from bot.services.duties import DUTIES
 from db.models import Group
 
 

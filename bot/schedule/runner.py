@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
+from bot.schedule.duties import DUTIES
 from bot.schedule.planner import DueDuty, due_between
+from bot.services import duty_runs
 from bot.services.context import Services
-from bot.services.duties import DUTIES
 from bot.services.groups import get_group
-from db.models import DutyRun
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +28,8 @@ def already_ran(session: Session, due: list[DueDuty]) -> set[tuple[int, str, dat
     """The (group, duty, date) keys among ``due`` that already have a run recorded."""
     if not due:
         return set()
-    first = min(item.local_date for item in due)
-    last = max(item.local_date for item in due)
-    rows = session.execute(
-        select(DutyRun.group_id, DutyRun.duty, DutyRun.local_date).where(
-            DutyRun.local_date >= first, DutyRun.local_date <= last
-        )
-    )
-    return {(g, d, day) for g, d, day in rows}
+    days = [item.local_date for item in due]
+    return duty_runs.recorded(session, min(days), max(days))
 
 
 def run_due(services: Services, after: datetime, until: datetime) -> list[DueDuty]:

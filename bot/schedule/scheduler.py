@@ -14,9 +14,9 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
 from bot.core import Core
+from bot.schedule.duties import DUTIES
 from bot.schedule.runner import run_duty
 from bot.services.calendar import local_today
-from bot.services.duties import DUTIES
 from bot.services.groups import get_group
 from db.models import Group
 

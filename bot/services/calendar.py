@@ -82,3 +82,12 @@ class StudyCalendar:
     def next_study_day(self, after: date) -> date | None:
         days = self.study_days(after + timedelta(days=1), 1)
         return days[0] if days else None
+
+    def previous_study_day(self, before: date) -> date | None:
+        """The last study day before ``before`` (None when none in ``MAX_SCAN_DAYS``)."""
+        day = before - timedelta(days=1)
+        for _ in range(MAX_SCAN_DAYS):
+            if self.is_study_day(day):
+                return day
+            day -= timedelta(days=1)
+        return None

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, NotFound
-from bot.replies import Mention, Reply, Text
+from bot.replies import Reply, Text
+from bot.services import rotation
 from bot.services.calendar import local_today
 from bot.services.context import Actor
 from bot.services.permissions import active_member, require_admin
+from bot.services.roster import active_members, mention
 from bot.services.users import ensure_user
-from db.models import Away, DutyRun, Group, Member, ModAssignment, SwapRequest, User
-
-
-def active_members(session: Session, group: Group) -> list[Member]:
-    """Active members in their stable rotation order."""
-    return list(
-        session.scalars(
-            select(Member)
-            .where(Member.group_id == group.id, Member.active.is_(True))
-            .order_by(Member.position, Member.id)
-        )
-    )
-
-
-def mention(session: Session, member: Member) -> Mention:
-    user = session.get(User, member.user_id)
-    return Mention(member.user_id, user.name if user else str(member.user_id))
+from db.models import Group, Member, SwapRequest
 
 
 def _add(session: Session, group: Group, user_id: int, name: str, now: datetime) -> Member:
@@ -60,25 +46,9 @@ def _add(session: Session, group: Group, user_id: int, name: str, now: datetime)
 def _remove(session: Session, group: Group, member: Member, now: datetime) -> None:
     """Deactivate; release the member's turns not announced yet (today's too) and open
     swap requests."""
-    from bot.services.rotation import REVIEW_DUTY  # rotation imports this module
-
     member.active = False
     member.left_at = now
-    today = local_today(group, now)
-    announced = session.scalar(
-        select(DutyRun.id).where(
-            DutyRun.group_id == group.id,
-            DutyRun.duty == REVIEW_DUTY,
-            DutyRun.local_date == today,
-        )
-    )
-    session.execute(
-        delete(ModAssignment).where(
-            ModAssignment.group_id == group.id,
-            ModAssignment.member_id == member.id,
-            ModAssignment.day > today if announced is not None else ModAssignment.day >= today,
-        )
-    )
+    rotation.release_turns(session, group, member, local_today(group, now))
     session.execute(
         update(SwapRequest)
         .where(
@@ -125,19 +95,10 @@ def listing(session: Session, group: Group, now: datetime) -> Reply:
     if not members:
         return Reply.private("member.list_empty")
     today = local_today(group, now)
-    away_ids = set(
-        session.scalars(
-            select(Away.member_id).where(
-                Away.member_id.in_([m.id for m in members]),
-                Away.cancelled_at.is_(None),
-                Away.start <= today,
-                Away.end >= today,
-            )
-        )
-    )
+    away = rotation.AwayBook(session, members, today)
     lines = [
         Text(
-            "member.list_line_away" if m.id in away_ids else "member.list_line",
+            "member.list_line_away" if away.is_away(m.id, today) else "member.list_line",
             {"n": i, "name": mention(session, m), "since": local_today(group, m.joined_at)},
         )
         for i, m in enumerate(members, start=1)

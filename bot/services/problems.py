@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.replies import Reply, Text
 from bot.services import catalogue
-from bot.services.calendar import MAX_SCAN_DAYS, StudyCalendar, local_today, zone
+from bot.services.calendar import StudyCalendar, local_today, zone
 from bot.services.context import Actor
-from bot.services.members import mention
 from bot.services.permissions import is_admin, require_member
+from bot.services.roster import mention
 from bot.services.rotation import is_moderator_today
 from db.models import Group, Member, Problem, ProblemPick, ProblemPickEvent, ProblemSolve
 
@@ -45,18 +45,9 @@ def used_problem_ids(session: Session, group: Group, except_day: date | None = N
     return set(session.scalars(query))
 
 
-def previous_study_day(calendar: StudyCalendar, before: date) -> date | None:
-    day = before - timedelta(days=1)
-    for _ in range(MAX_SCAN_DAYS):
-        if calendar.is_study_day(day):
-            return day
-        day -= timedelta(days=1)
-    return None
-
-
 def deadline_for(session: Session, group: Group, target: date) -> datetime | None:
     """When the pick for ``target`` is due: the deadline time on the study day before it."""
-    pick_day = previous_study_day(StudyCalendar(session, group), target)
+    pick_day = StudyCalendar(session, group).previous_study_day(target)
     if pick_day is None:
         return None
     return datetime.combine(pick_day, group.problem_deadline, tzinfo=zone(group))

@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from bot.app import build_core
 from bot.replies import Mention
+from bot.schedule.duties import DUTIES, reminder_time
 from bot.schedule.runner import run_duty
 from bot.services import problems
-from bot.services.duties import DEADLINE_DUTY, DUTIES, REMINDER_DUTY, reminder_time
-from bot.services.rotation import REVIEW_DUTY
+from bot.services.duty_runs import DEADLINE_DUTY, REMINDER_DUTY, REVIEW_DUTY
 from db.models import DutyRun, OutboxMessage, Problem, ProblemPick, ProblemPickEvent
 from tests.conftest import Harness, engine_of
 from tests.problems.conftest import populate
@@ -283,7 +283,7 @@ def test_two_processes_racing_every_problem_duty_post_once(study: Harness) -> No
 def test_a_crash_mid_duty_leaves_nothing_and_the_rerun_posts_once(study: Harness) -> None:
     study.at("2026-12-07 19:00")
     with (
-        mock.patch("bot.services.duties.enqueue", side_effect=RuntimeError("killed")),
+        mock.patch("bot.schedule.duties.enqueue", side_effect=RuntimeError("killed")),
         pytest.raises(RuntimeError, match="killed"),
     ):
         run_duty(study.core.services, study.group_id, DEADLINE_DUTY, MONDAY)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.replies import Reply, Text, reply_from_json
 from bot.schedule.runner import run_duty
-from bot.services.rotation import REVIEW_DUTY
+from bot.services.duty_runs import REVIEW_DUTY
 from tests.conftest import Harness
 from tests.progress.helpers import log_on, outbox
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.replies import Reply, Text
 from bot.schedule.runner import run_duty
-from bot.services.duties import PROGRESS_REMINDER_DUTY
+from bot.services.duty_runs import PROGRESS_REMINDER_DUTY
 from bot.services.progress import CSV_COLUMNS
 from db.models import Member
 from tests.conftest import SEOUL, Harness, snapshot

@@ -10,9 +10,10 @@ from unittest import mock
 
 import pytest
 
+from bot.schedule.duties import DUTIES, ensure_progress_reminder
 from bot.schedule.planner import due_at
 from bot.schedule.runner import run_duty
-from bot.services.duties import DUTIES, PROGRESS_REMINDER_DUTY, ensure_progress_reminder
+from bot.services.duty_runs import PROGRESS_REMINDER_DUTY
 from tests.conftest import SEOUL, Harness
 from tests.progress.helpers import advance, as_date, log, log_on, mention, outbox, runs
 
@@ -121,7 +122,7 @@ def test_running_twice_posts_once(busy: Harness) -> None:
 
 
 def test_a_crash_mid_duty_leaves_nothing_and_the_rerun_posts_once(busy: Harness) -> None:
-    real = __import__("bot.services.duties", fromlist=["enqueue"]).enqueue
+    real = __import__("bot.schedule.duties", fromlist=["enqueue"]).enqueue
     calls = []
 
     def second_fails(*args: object, **kwargs: object) -> object:
@@ -131,7 +132,7 @@ def test_a_crash_mid_duty_leaves_nothing_and_the_rerun_posts_once(busy: Harness)
         return real(*args, **kwargs)
 
     with (
-        mock.patch("bot.services.duties.enqueue", side_effect=second_fails),
+        mock.patch("bot.schedule.duties.enqueue", side_effect=second_fails),
         pytest.raises(RuntimeError, match="killed"),
     ):
         remind(busy)

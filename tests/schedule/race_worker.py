@@ -14,7 +14,7 @@ from bot.app import build_core
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.schedule.runner import run_duty
-from bot.services.rotation import REVIEW_DUTY
+from bot.services.duty_runs import REVIEW_DUTY
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

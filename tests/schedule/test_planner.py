@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from bot.schedule.planner import DueDuty, due_at, due_between
-from bot.services.rotation import REVIEW_DUTY
+from bot.services.duty_runs import REVIEW_DUTY
 from db.models import Group
 from tests.conftest import Harness
 

@@ -9,9 +9,9 @@ from unittest import mock
 import pytest
 from sqlalchemy import func, select
 
+from bot.schedule import duties
 from bot.schedule.planner import DueDuty
-from bot.services import duties
-from bot.services.rotation import REVIEW_DUTY
+from bot.services.duty_runs import REVIEW_DUTY
 from db.models import DutyRun, Group, OutboxMessage
 from tests.conftest import Harness
 

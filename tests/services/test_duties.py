@@ -8,9 +8,9 @@ from unittest import mock
 import pytest
 from sqlalchemy import func, select
 
+from bot.schedule.duties import DUTIES, ensure_review_post
 from bot.schedule.runner import run_duty
-from bot.services.duties import DUTIES, ensure_review_post
-from bot.services.rotation import REVIEW_DUTY
+from bot.services.duty_runs import REVIEW_DUTY
 from db.models import DutyRun, ModAssignment, OutboxMessage
 from tests.conftest import Harness
 
@@ -61,7 +61,7 @@ def test_crash_after_the_claim_leaves_nothing_and_the_rerun_posts_once(
 ) -> None:
     harness.join("alice")
     with (
-        mock.patch("bot.services.duties.enqueue", side_effect=RuntimeError("killed")),
+        mock.patch("bot.schedule.duties.enqueue", side_effect=RuntimeError("killed")),
         pytest.raises(RuntimeError, match="killed"),
     ):
         review(harness)

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.schedule.runner import run_duty
-from bot.services.rotation import REVIEW_DUTY, moderator_for
+from bot.services.duty_runs import REVIEW_DUTY
+from bot.services.rotation import moderator_for
 from db.models import Member, ModAssignment, OutboxMessage
 from tests.conftest import Harness
 

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from bot.app import build_core
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.schedule.duties import ensure_review_post
 from bot.services import members, rotation
 from bot.services.calendar import StudyCalendar
 from bot.services.context import Actor
-from bot.services.duties import ensure_review_post
 from bot.services.groups import get_group
 from db.models import Member, ModAssignment
 from tests.conftest import SEOUL, START, engine_of, fresh_sqlite

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.replies import Visibility
 from bot.schedule.runner import run_duty
-from bot.services.rotation import REVIEW_DUTY
+from bot.services.duty_runs import REVIEW_DUTY
 from db.models import ModAssignment, SwapRequest
 from tests.conftest import Harness
 

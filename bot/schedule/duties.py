@@ -1,7 +1,8 @@
-"""Daily duties: idempotent ``ensure`` operations keyed by (group, duty, local date).
+"""The daily duties the scheduler runs: what each says, and when it falls due (``DUTIES``).
 
-Each duty claims its ``duty_runs`` row and writes its posts to the outbox in the caller's
-transaction, so a crash before commit leaves nothing and a second run finds the claim.
+Each is an idempotent ``ensure`` keyed by (group, duty, local date): it claims its
+``duty_runs`` row and writes its posts to the outbox in the caller's transaction, so a
+crash before commit leaves nothing and a second run finds the claim.
 """
 
 from __future__ import annotations
@@ -10,21 +11,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import i18n
 from bot.replies import Reply, Text
 from bot.services import catalogue, problems, progress
 from bot.services.calendar import StudyCalendar, local_today, zone
-from bot.services.members import mention
+from bot.services.duty_runs import (
+    DEADLINE_DUTY,
+    PROGRESS_REMINDER_DUTY,
+    REMINDER_DUTY,
+    REVIEW_DUTY,
+    claim,
+)
 from bot.services.outbox import enqueue
-from bot.services.rotation import REVIEW_DUTY, moderator_for
+from bot.services.roster import mention
+from bot.services.rotation import moderator_for
 from db.models import DutyRun, Group
-
-REMINDER_DUTY = "problem_reminder"
-DEADLINE_DUTY = "problem_deadline"
-PROGRESS_REMINDER_DUTY = "progress_reminder"
 
 
 @dataclass(frozen=True)
@@ -32,19 +35,6 @@ class Duty:
     name: str
     time_of: Callable[[Group], time]  # local time of day it falls due
     run: Callable[[Session, Group, date, datetime], bool]  # True when it posted
-
-
-def claim(
-    session: Session, group: Group, duty: str, local_date: date, now: datetime
-) -> DutyRun | None:
-    """Insert the run's row; None when another run (earlier or concurrent) has it."""
-    run = DutyRun(group_id=group.id, duty=duty, local_date=local_date, ran_at=now, outcome="posted")
-    try:
-        with session.begin_nested():
-            session.add(run)
-    except IntegrityError:
-        return None
-    return run
 
 
 def _quiet(run: DutyRun) -> bool:
@@ -151,8 +141,8 @@ def ensure_problem_deadline(
         return _quiet(run)
     pick = problems.pick_for(session, group, target)
     if pick is not None:
-        problem = catalogue.get(session, pick.problem_id)
-        reply = Reply.public("problem.announce", day=target, **problems.problem_params(problem))
+        picked = catalogue.get(session, pick.problem_id)
+        reply = Reply.public("problem.announce", day=target, **problems.problem_params(picked))
     else:
         problem = problems.auto_candidate(session, group, target)
         if problem is None:

@@ -1,0 +1,162 @@
+"""The rotation rule: who moderates each study day, projected ahead and fixed on the day.
+
+Rule: on each study day the moderator is, among active members not away that day, the
+one who moderated least recently (never = first), ties broken by the stable join order.
+So between two turns of the same member, everyone eligible at the second turn has had one.
+
+Rows in ``mod_assignments`` for today or earlier are history; rows for later days are
+pins (made by swaps) that the projection keeps.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.services.calendar import StudyCalendar, local_today
+from bot.services.context import Actor
+from bot.services.duty_runs import announced_days
+from bot.services.roster import active_members
+from db.models import Away, Group, Member, ModAssignment
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One study day's moderator (None: nobody can); ``pinned`` when fixed in advance."""
+
+    day: date
+    member: Member | None
+    pinned: bool
+
+
+class AwayBook:
+    """Who is away on which day, for a set of members, from ``start`` on."""
+
+    def __init__(self, session: Session, members: list[Member], start: date) -> None:
+        self._periods: dict[int, list[tuple[date, date]]] = defaultdict(list)
+        if not members:
+            return
+        rows = session.execute(
+            select(Away.member_id, Away.start, Away.end).where(
+                Away.member_id.in_([m.id for m in members]),
+                Away.cancelled_at.is_(None),
+                Away.end >= start,
+            )
+        )
+        for member_id, begin, end in rows:
+            self._periods[member_id].append((begin, end))
+
+    def is_away(self, member_id: int, day: date) -> bool:
+        return any(begin <= day <= end for begin, end in self._periods.get(member_id, ()))
+
+
+def last_served(session: Session, group: Group, before: date) -> dict[int, date]:
+    """Each member's latest turn before ``before``. A turn fixed in advance (by a swap) on
+    a day that is no longer a study day (declared off since) and was never announced did
+    not happen, so it does not count."""
+    calendar = StudyCalendar(session, group)
+    announced = announced_days(session, group, end=before - timedelta(days=1))
+    rows = session.execute(
+        select(ModAssignment.member_id, ModAssignment.day).where(
+            ModAssignment.group_id == group.id, ModAssignment.day < before
+        )
+    )
+    last: dict[int, date] = {}
+    for member_id, day in rows:
+        if day not in announced and not calendar.is_study_day(day):
+            continue
+        if day > last.get(member_id, date.min):
+            last[member_id] = day
+    return last
+
+
+def _pins(session: Session, group: Group, start: date) -> dict[date, int]:
+    rows = session.execute(
+        select(ModAssignment.day, ModAssignment.member_id).where(
+            ModAssignment.group_id == group.id, ModAssignment.day >= start
+        )
+    )
+    return {day: member_id for day, member_id in rows}
+
+
+def pick(
+    members: list[Member],
+    day: date,
+    last_served: dict[int, date],
+    away: AwayBook,
+    exclude: set[int] = frozenset(),  # type: ignore[assignment]
+) -> Member | None:
+    """The least-recently-served eligible member (stable order breaks ties)."""
+    eligible = [m for m in members if m.id not in exclude and not away.is_away(m.id, day)]
+    if not eligible:
+        return None
+    return min(eligible, key=lambda m: (last_served.get(m.id, date.min), m.position, m.id))
+
+
+def project(session: Session, group: Group, start: date, count: int) -> list[Turn]:
+    """The moderators of the first ``count`` study days from ``start`` (inclusive)."""
+    calendar = StudyCalendar(session, group)
+    days = calendar.study_days(start, count)
+    members = active_members(session, group)
+    by_id = {m.id: m for m in members}
+    away = AwayBook(session, members, start)
+    last = last_served(session, group, start)
+    pins = _pins(session, group, start)
+    turns: list[Turn] = []
+    for day in days:
+        if day in pins:
+            member = by_id.get(pins[day]) or session.get(Member, pins[day])
+            turns.append(Turn(day, member, True))
+        else:
+            member = pick(members, day, last, away)
+            turns.append(Turn(day, member, False))
+        if member is not None:
+            last[member.id] = day
+    return turns
+
+
+def fixed_turn(session: Session, group: Group, day: date) -> ModAssignment | None:
+    """The turn already fixed for ``day`` (history, or a pin), if any."""
+    return session.scalar(
+        select(ModAssignment).where(ModAssignment.group_id == group.id, ModAssignment.day == day)
+    )
+
+
+def moderator_for(session: Session, group: Group, day: date, now: datetime) -> Member | None:
+    """Fix (materialise) and return the moderator of a study day; None when nobody can
+    (or the day is not a study day, even if a turn had been fixed before it was made one)."""
+    if not StudyCalendar(session, group).is_study_day(day):
+        return None
+    existing = fixed_turn(session, group, day)
+    if existing is not None:
+        return session.get(Member, existing.member_id)
+    turns = project(session, group, day, 1)
+    if not turns or turns[0].member is None:
+        return None
+    member = turns[0].member
+    try:
+        with session.begin_nested():
+            session.add(
+                ModAssignment(
+                    group_id=group.id,
+                    day=day,
+                    member_id=member.id,
+                    source="rotation",
+                    created_at=now,
+                )
+            )
+    except IntegrityError:  # another process fixed it first: use theirs
+        row = fixed_turn(session, group, day)
+        assert row is not None
+        return session.get(Member, row.member_id)
+    return member
+
+
+def is_moderator_today(session: Session, group: Group, actor: Actor, now: datetime) -> bool:
+    member = moderator_for(session, group, local_today(group, now), now)
+    return member is not None and member.active and member.user_id == actor.user_id
