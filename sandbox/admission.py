@@ -1,6 +1,6 @@
 """Who runs when: a bounded FIFO queue per lane (the CPU lane runs at most ``concurrency``
 jobs at once, each GPU lane one), one job per member at a time, and a token bucket per
-member. ``Scheduler.submit`` answers at once with a ``Ticket`` that knows its place in
+member. ``FairQueue.submit`` answers at once with a ``Ticket`` that knows its place in
 line; rejections are tickets whose result is already there."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from sandbox.result import JobSpec, RunResult
 
-__all__ = ["Scheduler", "Ticket", "TokenBucket"]
+__all__ = ["FairQueue", "Ticket", "TokenBucket"]
 
 log = logging.getLogger("studybot.sandbox")
 Clock = Callable[[], float]
@@ -54,7 +54,7 @@ class Ticket:
     position: int
     future: asyncio.Future[RunResult]
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    _scheduler: Scheduler | None = None
+    _queue: FairQueue | None = None
 
     def __await__(self) -> Generator[Any, None, RunResult]:
         return self.future.__await__()
@@ -68,13 +68,15 @@ class Ticket:
 
     def place(self) -> int:
         """The current place in line (0: running or finished)."""
-        return self._scheduler.place(self) if self._scheduler else 0
+        return self._queue.place(self) if self._queue else 0
 
 
 Execute = Callable[[Ticket], Awaitable[RunResult]]
 
 
-class Scheduler:
+class FairQueue:
+    """The sandbox's admission: lanes of bounded FIFO queues (see the module's text)."""
+
     def __init__(
         self,
         execute: Execute,
@@ -112,7 +114,7 @@ class Scheduler:
     def submit(self, code: bytes, job: JobSpec, lane: str) -> Ticket:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[RunResult] = loop.create_future()
-        ticket = Ticket(job, code, lane, 0, future, _scheduler=self)
+        ticket = Ticket(job, code, lane, 0, future, _queue=self)
         member = job.member_id
         if member is not None and member in self._members:
             future.set_result(

@@ -1,9 +1,13 @@
-"""``studybot sandbox run|check`` and ``studybot lessons list|show|run``.
+"""``studybot sandbox run|check``, and the pieces ``studybot lessons run`` shares with it.
 
 Both run code through ``Sandbox``, the same object (and pool) the bot uses. ``--json``
 prints one JSON object per file (or lesson), one per line, with the keys ``file``,
 ``status``, ``exit_code``, ``signal``, ``stdout``, ``stderr``, ``truncated``, ``wall_ms``,
 ``device`` and ``files``. The exit code is 0 when every job ended ``ok``, 1 otherwise.
+
+The lessons subcommands live with the bot's command line (``bot.cli.lessons``): the
+sandbox knows nothing of lessons. They use ``add_limit_options``, ``config_for`` and
+``run_and_print`` from here.
 """
 
 from __future__ import annotations
@@ -14,21 +18,23 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sandbox.config import SandboxConfig
 from sandbox.core import probe, run_sync
 from sandbox.result import JobSpec, RunResult
 
-__all__ = ["add_lessons_parser", "add_sandbox_parser"]
+__all__ = ["add_limit_options", "add_sandbox_parser", "config_for", "run_and_print"]
 
-Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
+if TYPE_CHECKING:  # generic only in the type stubs
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 # --- parsers -----------------------------------------------------------------------------
 
 
-def _limits(parser: argparse.ArgumentParser) -> None:
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """``--timeout``, ``--memory-mb``, ``--json`` and ``--files`` of a command that runs jobs."""
     parser.add_argument(
         "--timeout", type=float, metavar="S", help="wall-time limit per job (seconds)"
     )
@@ -43,33 +49,19 @@ def add_sandbox_parser(subparsers: Subparsers) -> None:
     sandbox = subparsers.add_parser("sandbox", help="run Python files in the sandbox")
     actions = sandbox.add_subparsers(dest="sandbox_action", required=True, metavar="ACTION")
     run = actions.add_parser("run", help="run each FILE, in order, in the sandbox")
-    _limits(run)
+    add_limit_options(run)
     run.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     run.set_defaults(handler=sandbox_run)
     check = actions.add_parser("check", help="say whether this host can run the sandbox")
     check.set_defaults(handler=sandbox_check)
 
 
-def add_lessons_parser(subparsers: Subparsers) -> None:
-    lessons = subparsers.add_parser("lessons", help="the PyTorch lessons")
-    actions = lessons.add_subparsers(dest="lessons_action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="list the lessons")
-    listing.add_argument("--json", action="store_true", help="one JSON object per lesson")
-    listing.set_defaults(handler=lessons_list)
-    show = actions.add_parser("show", help="a lesson's question, explanation and code")
-    show.add_argument("lesson", metavar="ID")
-    show.add_argument("--json", action="store_true")
-    show.set_defaults(handler=lessons_show)
-    run = actions.add_parser("run", help="run a lesson in the sandbox")
-    run.add_argument("lesson", metavar="ID")
-    _limits(run)
-    run.set_defaults(handler=lessons_run)
-
-
 # --- sandbox -----------------------------------------------------------------------------
 
 
 def config_for(args: argparse.Namespace, settings: Any, jobs: int) -> SandboxConfig:
+    """The settings' sandbox, with the command line's limits and a pool no larger than
+    the number of ``jobs``."""
     config = SandboxConfig.from_settings(settings)
     changes: dict[str, Any] = {"pool_size": min(config.pool_size, max(jobs, 1))}
     if getattr(args, "timeout", None) is not None:
@@ -86,7 +78,7 @@ def config_for(args: argparse.Namespace, settings: Any, jobs: int) -> SandboxCon
 def sandbox_run(args: argparse.Namespace, settings: Any) -> int:
     config = config_for(args, settings, len(args.paths))
     jobs = [(path, JobSpec(kind="member", name=path.name)) for path in args.paths]
-    return _run_and_print(config, jobs, args, sys.stdout)
+    return run_and_print(config, jobs, args, sys.stdout)
 
 
 def sandbox_check(args: argparse.Namespace, settings: Any) -> int:
@@ -111,12 +103,15 @@ def sandbox_check(args: argparse.Namespace, settings: Any) -> int:
     return 0 if result.status == "ok" else 1
 
 
-def _run_and_print(
+def run_and_print(
     config: SandboxConfig,
     jobs: list[tuple[Path, JobSpec]],
     args: argparse.Namespace,
     out: TextIO,
 ) -> int:
+    """Run the files one after another and print each result as it comes (``args.json``:
+    the contract's JSON lines; ``args.files``: save returned files there). 0 when every
+    job ended ``ok``, else 1."""
     failed = 0
 
     def show(index: int, result: RunResult) -> None:
@@ -174,83 +169,3 @@ def _save_files(result: RunResult, folder: Path, index: int) -> dict[str, str]:
             handle.write(item.data)
         saved[item.name] = str(target)
     return saved
-
-
-# --- lessons -----------------------------------------------------------------------------
-
-
-def _catalogue() -> Any:
-    from lessons import catalogue  # torch-free: reads the files' metadata with ast
-
-    return catalogue
-
-
-def _find(lesson_id: str) -> Any:
-    catalogue = _catalogue()
-    lessons = catalogue.load_lessons(catalogue.LESSONS_DIR)
-    found = catalogue.find_lesson(lessons, lesson_id)
-    if found is None:  # also accept the file name, with or without .py, or its lNN prefix
-        wanted = lesson_id.removesuffix(".py")
-        found = next(
-            (
-                lesson
-                for lesson in lessons
-                if lesson.path.stem == wanted or lesson.path.stem.split("_", 1)[0] == wanted
-            ),
-            None,
-        )
-    if found is None:
-        known = ", ".join(lesson.id for lesson in lessons)
-        raise SystemExit(f"studybot: no lesson {lesson_id!r} (lessons: {known})")
-    return found
-
-
-def _lesson_json(lesson: Any) -> dict[str, Any]:
-    return {
-        "id": lesson.id,
-        "day": lesson.day,
-        "title_ko": lesson.title_ko,
-        "title_en": lesson.title_en,
-        "tags": list(lesson.tags),
-        "draws": lesson.draws,
-        "file": str(lesson.path),
-    }
-
-
-def lessons_list(args: argparse.Namespace, settings: Any) -> int:
-    catalogue = _catalogue()
-    locale = getattr(settings, "default_locale", "en")
-    for lesson in catalogue.load_lessons(catalogue.LESSONS_DIR):
-        if args.json:
-            print(json.dumps(_lesson_json(lesson), ensure_ascii=False))
-        else:
-            print(f"{lesson.id}\tday {lesson.day}\t{lesson.text('title', locale)}")
-    return 0
-
-
-def lessons_show(args: argparse.Namespace, settings: Any) -> int:
-    lesson = _find(args.lesson)
-    locale = getattr(settings, "default_locale", "en")
-    if args.json:
-        data = _lesson_json(lesson)
-        for field in ("question", "explanation"):
-            for suffix in ("ko", "en"):
-                data[f"{field}_{suffix}"] = getattr(lesson, f"{field}_{suffix}")
-        data["source"] = lesson.source()
-        print(json.dumps(data, ensure_ascii=False))
-        return 0
-    print(f"{lesson.id} (day {lesson.day}): {lesson.text('title', locale)}")
-    print()
-    print(lesson.text("question", locale))
-    print()
-    print(lesson.text("explanation", locale))
-    print()
-    print(f"file: {lesson.path}")
-    return 0
-
-
-def lessons_run(args: argparse.Namespace, settings: Any) -> int:
-    lesson = _find(args.lesson)
-    config = config_for(args, settings, 1)
-    jobs = [(Path(lesson.path), JobSpec(kind="lesson", name=Path(lesson.path).name))]
-    return _run_and_print(config, jobs, args, sys.stdout)

@@ -24,11 +24,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sandbox.admission import Scheduler, Ticket, TokenBucket
+from sandbox.admission import FairQueue, Ticket, TokenBucket
 from sandbox.cgroups import CgroupError, CgroupHost, JobCgroup
 from sandbox.config import SandboxConfig
 from sandbox.host import (
-    RuntimeError_,
+    HostPlan,
+    HostUnfit,
     UidLeases,
     find_gpus,
     find_runtime,
@@ -37,7 +38,7 @@ from sandbox.host import (
 from sandbox.pool import WarmPool
 from sandbox.result import JobSpec, RunResult
 from sandbox.seccomp import SeccompUnavailable, filter_bpf
-from sandbox.worker import HostPlan, Slot, SlotStartError
+from sandbox.slot import Slot, SlotStartError
 
 __all__ = ["Sandbox", "probe", "run_sync"]
 
@@ -57,7 +58,7 @@ def probe(config: SandboxConfig) -> tuple[HostPlan | None, str | None]:
         runtime = find_runtime(config.python, config.site_packages, drop_uid=as_root)
         cgroups = CgroupHost.detect()
         seccomp = filter_bpf()
-    except (RuntimeError_, CgroupError, SeccompUnavailable) as exc:
+    except (HostUnfit, CgroupError, SeccompUnavailable) as exc:
         return None, str(exc)
     leases = UidLeases(config.uid_base, _uid_count(config)) if as_root else None
     gpu_libraries = gpu_library_dirs() if find_gpus() else ()
@@ -78,7 +79,7 @@ def _sweep(cgroups: CgroupHost, leases: UidLeases | None) -> None:
             continue
         try:
             lease = leases.acquire(only=uid)
-        except RuntimeError_:
+        except HostUnfit:
             continue  # a live sandbox of this or another process
         try:
             JobCgroup(cgroups, name).remove_stale()
@@ -93,7 +94,7 @@ def _unsandboxed_plan(config: SandboxConfig) -> tuple[HostPlan | None, str | Non
     as_root = os.geteuid() == 0
     try:
         runtime = find_runtime(config.python, config.site_packages, drop_uid=as_root)
-    except RuntimeError_ as exc:
+    except HostUnfit as exc:
         return None, str(exc)
     try:
         cgroups: CgroupHost | None = CgroupHost.detect()
@@ -118,7 +119,7 @@ class Sandbox:
         self.unavailable_reason: str | None = None
         self.gpus: tuple[int, ...] = ()
         self.pools: dict[str, WarmPool] = {}
-        self.scheduler: Scheduler | None = None
+        self.queue: FairQueue | None = None
         self._cleanups: set[asyncio.Task[None]] = set()
 
     # --- life cycle -------------------------------------------------------------------
@@ -152,14 +153,14 @@ class Sandbox:
                 self.pools[lane] = pool
                 pool.fill()
         bucket = TokenBucket(config.rate_per_minute, config.rate_burst, self.clock)
-        self.scheduler = Scheduler(self._execute, lanes, queue_max=config.queue_max, bucket=bucket)
+        self.queue = FairQueue(self._execute, lanes, queue_max=config.queue_max, bucket=bucket)
         return self
 
     async def _self_test(self, plan: HostPlan) -> str | None:
         test_plan = replace(plan, config=replace(plan.config, preload_torch=False))
         try:
             slot = await Slot.start(test_plan)
-        except (SlotStartError, RuntimeError_, CgroupError, OSError) as exc:
+        except (SlotStartError, HostUnfit, CgroupError, OSError) as exc:
             return f"the sandbox failed its self-test: {exc}"
         try:
             result = await slot.run(SELF_TEST, JobSpec(kind="lesson", name="self_test.py"))
@@ -175,8 +176,8 @@ class Sandbox:
         return lambda: Slot(plan, device)
 
     async def close(self) -> None:
-        if self.scheduler is not None:
-            await self.scheduler.close()
+        if self.queue is not None:
+            await self.queue.close()
         await asyncio.gather(*(pool.close() for pool in self.pools.values()))
         await asyncio.gather(*self._cleanups, return_exceptions=True)
 
@@ -194,7 +195,7 @@ class Sandbox:
 
     def submit(self, source: str | bytes, job: JobSpec | None = None) -> Ticket:
         """Queue a job and answer at once (see ``Ticket.position``)."""
-        if self.scheduler is None:
+        if self.queue is None:
             raise RuntimeError("Sandbox.start() has not run")
         job = job or JobSpec()
         code = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
@@ -203,7 +204,7 @@ class Sandbox:
             future: asyncio.Future[RunResult] = asyncio.get_running_loop().create_future()
             future.set_result(reject)
             return Ticket(job, code, "cpu", 0, future)
-        return self.scheduler.submit(code, job, self._lane_for(job))
+        return self.queue.submit(code, job, self._lane_for(job))
 
     async def run(self, source: str | bytes, job: JobSpec | None = None) -> RunResult:
         return await self.submit(source, job)
@@ -244,8 +245,8 @@ class Sandbox:
     def _lane_for(self, job: JobSpec) -> str:
         gpu_lanes = [lane for lane in self.pools if lane.startswith("cuda:")]
         if gpu_lanes and (job.trusted or self.config.gpu_for_members):
-            assert self.scheduler is not None
-            return min(gpu_lanes, key=self.scheduler.load)
+            assert self.queue is not None
+            return min(gpu_lanes, key=self.queue.load)
         return "cpu"
 
     async def _execute(self, ticket: Ticket) -> RunResult:
@@ -282,8 +283,8 @@ class Sandbox:
             "reason": self.unavailable_reason,
             "gpus": list(self.gpus),
             "pools": {name: pool.ready for name, pool in self.pools.items()},
-            "waiting": self.scheduler.waiting if self.scheduler else 0,
-            "running": self.scheduler.running if self.scheduler else 0,
+            "waiting": self.queue.waiting if self.queue else 0,
+            "running": self.queue.running if self.queue else 0,
         }
 
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from sandbox.result import OutputFile
 
@@ -68,6 +68,7 @@ def check(
             notes.append(f"dropped {name}: unreadable")
             continue
         lower = name.lower()
+        kind: Literal["png", "text"]
         if lower.endswith(".png"):
             if len(data) > png_max:
                 notes.append(f"dropped {name}: larger than {png_max // 1024} KiB")
@@ -93,5 +94,5 @@ def check(
             notes.append(f"dropped a second file named {name}")
             continue
         seen.add(name)
-        accepted.append(OutputFile(name=name, data=data, kind=kind))  # type: ignore[arg-type]
+        accepted.append(OutputFile(name=name, data=data, kind=kind))
     return accepted, notes

@@ -1,6 +1,7 @@
-"""What the host offers the sandbox: the interpreter it runs, the uids it runs as, GPUs.
+"""What the host offers the sandbox: the interpreter it runs, the uids it runs as, GPUs,
+and ``HostPlan``, all of it found once by ``Sandbox.start``.
 
-Nothing here runs user code; ``worker`` does, with what this module finds.
+Nothing here runs user code; ``slot`` does, with what this module finds.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ import sysconfig
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+from sandbox.cgroups import CgroupHost
+from sandbox.config import SandboxConfig
 
 __all__ = [
+    "HostPlan",
+    "HostUnfit",
     "Lease",
+    "Mode",
     "Runtime",
-    "RuntimeError_",
     "UidLeases",
     "find_gpus",
     "find_runtime",
@@ -30,10 +37,11 @@ __all__ = [
 ]
 
 SITE_INSIDE = "/opt/site-packages"
+Mode = Literal["bwrap", "rlimits"]
 
 
-class RuntimeError_(RuntimeError):
-    pass
+class HostUnfit(RuntimeError):
+    """The host cannot give the sandbox what it needs (an interpreter, a free uid)."""
 
 
 def _reachable_by_others(path: str, *, need_read: bool = True) -> bool:
@@ -81,12 +89,12 @@ def _default_site_packages() -> str:
 
 def find_runtime(python: str | None, site_packages: str | None, *, drop_uid: bool) -> Runtime:
     """Pick an interpreter the sandbox uid can execute, of this Python's version (the
-    packages are compiled for it). Raises ``RuntimeError_`` saying what is wrong."""
+    packages are compiled for it). Raises ``HostUnfit`` saying what is wrong."""
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     packages = site_packages or _default_site_packages()
     check = _reachable_by_others if drop_uid else (lambda p, **_: os.access(p, os.R_OK))
     if not check(packages):
-        raise RuntimeError_(
+        raise HostUnfit(
             f"the packages folder {packages} is not readable by the sandbox's uid; set "
             "STUDYBOT_SANDBOX_SITE_PACKAGES to a world-readable copy"
         )
@@ -110,7 +118,7 @@ def find_runtime(python: str | None, site_packages: str | None, *, drop_uid: boo
             problems.append(f"{candidate}: not reachable by the sandbox's uid")
             continue
         return Runtime(real, None if inside_usr else prefix, packages)
-    raise RuntimeError_(
+    raise HostUnfit(
         "no Python "
         + version
         + " interpreter the sandbox's uid can run ("
@@ -210,7 +218,7 @@ class UidLeases:
         self.folder = self.folder / "studybot-sandbox"
 
     def acquire(self, only: int | None = None) -> Lease:
-        """A free uid (``only``: that uid or nothing). Raises ``RuntimeError_``."""
+        """A free uid (``only``: that uid or nothing). Raises ``HostUnfit``."""
         self.folder.mkdir(mode=0o700, exist_ok=True)
         offsets = range(self.count) if only is None else [only - self.base]
         for offset in offsets:
@@ -224,7 +232,7 @@ class UidLeases:
                 os.close(fd)
                 continue
             return Lease(uid, fd)
-        raise RuntimeError_(f"all {self.count} sandbox uids from {self.base} are in use")
+        raise HostUnfit(f"all {self.count} sandbox uids from {self.base} are in use")
 
     @staticmethod
     def release(lease: Lease) -> None:
@@ -232,3 +240,21 @@ class UidLeases:
             with contextlib.suppress(OSError):
                 os.close(lease.fd)
             lease.fd = None
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    """Everything a slot needs from the host, found once by ``Sandbox.start``."""
+
+    config: SandboxConfig
+    mode: Mode
+    runtime: Runtime
+    bwrap: str | None
+    cgroups: CgroupHost | None
+    seccomp: bytes | None
+    leases: UidLeases | None  # None: not root, jobs run as our own uid (rlimits mode only)
+    gpu_libraries: tuple[str, ...] = ()  # host folders of the NVIDIA driver's libraries
+
+    @property
+    def drop_uid(self) -> bool:
+        return self.leases is not None

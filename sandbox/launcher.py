@@ -12,20 +12,33 @@ Channels (file descriptors passed in by the host):
 - ``status_fd``: JSON lines back to the host: ``{"ready": ...}`` once warm, then after the
   job ``{"exit": N}``, one ``{"file": ...}`` per output file and ``{"end": true}``;
 - stdout and stderr: the job's own (during the warm-up they point at /dev/null).
+
+Type-checked with the package, but it imports nothing from it (nor ``typing``) at run
+time: the annotations are never evaluated.
 """
+
+from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import json
 import os
 import sys
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing in the sandbox
+if TYPE_CHECKING:
+    from types import FrameType, ModuleType
+    from typing import Any, BinaryIO
+
+    Message = dict[str, Any]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TEXT_SUFFIXES = (".txt", ".csv", ".json", ".md", ".log")
 TEXT_MAX = 64 * 1024
 
 
-def warm_up(config):
+def warm_up(config: Message) -> None:
     """Import what lessons use and run it once, single-threaded (OpenMP stays unforked;
     lazy first-use initialisation happens here instead of in the job)."""
     import random
@@ -46,9 +59,8 @@ def warm_up(config):
     atexit._clear()
 
 
-def preload(config):
-    import io
-
+def preload(config: Message) -> None:
+    torch_ready = False
     try:
         import numpy
         import torch
@@ -63,16 +75,17 @@ def preload(config):
             for _ in range(2):
                 optimizer.zero_grad()
                 loss = functional.mse_loss(model(x), y)
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
                 optimizer.step()
         torch.nn.init.xavier_normal_(torch.empty(4, 4))
         torch.nn.init.kaiming_normal_(torch.empty(4, 4))
         torch.save(model.state_dict(), io.BytesIO())
+        torch_ready = True
     except Exception:  # the job meets the same problem and reports it itself
-        torch = None
-    if torch is not None and config["device"].startswith("cuda"):
+        pass
+    if torch_ready and config["device"].startswith("cuda"):
         try:  # CUDA starts here, once, in the process that will run the job (no fork after)
-            torch.cuda.init()
+            torch.cuda.init()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
             probe = torch.ones(8, 8, device="cuda")
             (probe @ probe).sum().item()
             torch.cuda.synchronize()
@@ -95,7 +108,7 @@ def preload(config):
         pass
 
 
-def rehearse(runpy, folder):
+def rehearse(runpy: ModuleType, folder: str) -> None:
     """Run an empty program the way a job runs, so runpy's own imports happen now."""
     path = os.path.join(folder, "__warm_up__.py")
     try:
@@ -109,8 +122,9 @@ def rehearse(runpy, folder):
             os.unlink(path)
 
 
-def read_job(fd, limit):
-    chunks, size = [], 0
+def read_job(fd: int, limit: int) -> tuple[Message, bytes]:
+    chunks: list[bytes] = []
+    size = 0
     while True:
         chunk = os.read(fd, 65536)
         if not chunk:
@@ -138,12 +152,12 @@ FATAL_BY_DEFAULT = (
 )
 
 
-def act_as_default(status):
+def act_as_default(status: BinaryIO) -> None:
     """The launcher is the pid namespace's init, and the kernel drops signals an init does
     not handle; so handle them as if by default: report the signal and end."""
     import signal
 
-    def fatal(signum, frame):
+    def fatal(signum: int, frame: FrameType | None) -> None:
         if os.getpid() != 1:  # a child of the job: really die of it
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
@@ -162,15 +176,15 @@ def act_as_default(status):
             signal.signal(number, fatal)
 
 
-def lower_limit(resource, which, value):
+def lower_limit(resource: ModuleType, which: int, value: float) -> None:
     hard = resource.getrlimit(which)[1]
-    value = int(value)
+    limit = int(value)
     if hard != resource.RLIM_INFINITY:
-        value = min(value, hard)
-    resource.setrlimit(which, (value, value))
+        limit = min(limit, hard)
+    resource.setrlimit(which, (limit, limit))
 
 
-def apply_limits(header):
+def apply_limits(header: Message) -> None:
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -186,7 +200,7 @@ def apply_limits(header):
     lower_limit(resource, resource.RLIMIT_CORE, 0)
 
 
-def reseed(seed):
+def reseed(seed: int) -> None:
     import random
 
     random.seed(seed)
@@ -198,7 +212,7 @@ def reseed(seed):
         torch.manual_seed(seed)
 
 
-def exit_code_of(exc):
+def exit_code_of(exc: SystemExit) -> int:
     code = exc.code
     if code is None:
         return 0
@@ -209,7 +223,7 @@ def exit_code_of(exc):
     return 1
 
 
-def print_error(exc, path):
+def print_error(exc: BaseException, path: str) -> None:
     import traceback
 
     tb = exc.__traceback__
@@ -221,7 +235,7 @@ def print_error(exc, path):
         print(f"{type(exc).__name__}: (unprintable)", file=sys.stderr)
 
 
-def run_job(path):
+def run_job(path: str) -> int:
     import runpy
 
     try:
@@ -234,7 +248,7 @@ def run_job(path):
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
 
 
-def shut_down(exit_code):
+def shut_down(exit_code: int) -> int:
     """What the interpreter does at exit that a program can notice (wait for non-daemon
     threads, run atexit handlers, flush), without tearing down every module: with torch
     loaded a full interpreter shutdown takes over a second."""
@@ -259,12 +273,12 @@ def shut_down(exit_code):
     return exit_code
 
 
-def collect_files(folder, count, png_max):
+def collect_files(folder: str, count: int, png_max: int) -> list[Message]:
     """Regular files at the top of the output folder, never following links. The host
     checks everything again: this runs after the job, in the job's process."""
     import stat
 
-    found = []
+    found: list[Message] = []
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
@@ -297,12 +311,12 @@ def collect_files(folder, count, png_max):
     return found
 
 
-def send(stream, message):
+def send(stream: BinaryIO, message: Message) -> None:
     with contextlib.suppress(OSError, ValueError):
         stream.write(json.dumps(message).encode() + b"\n")
 
 
-def main():
+def main() -> None:
     config = json.loads(sys.argv[1])
     job_fd, status_fd = config["job_fd"], config["status_fd"]
     os.set_inheritable(job_fd, False)
@@ -327,6 +341,7 @@ def main():
     os.dup2(real_err, 2)
     for fd in (real_out, real_err, quiet):
         os.close(fd)
+    assert isinstance(sys.stdout, io.TextIOWrapper) and isinstance(sys.stderr, io.TextIOWrapper)
     sys.stdout.reconfigure(line_buffering=True, errors="backslashreplace")
     sys.stderr.reconfigure(line_buffering=True)
 

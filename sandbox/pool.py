@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from sandbox.worker import Slot, SlotStartError
+from sandbox.slot import Slot, SlotStartError
 
 __all__ = ["WarmPool"]
 

@@ -1,12 +1,14 @@
-"""What goes into the sandbox (``JobSpec``) and what comes out (``RunResult``)."""
+"""What goes into the sandbox (``JobSpec``), what comes out (``RunResult``), and how the
+way a job ended becomes its status (``exit_status``)."""
 
 from __future__ import annotations
 
 import re
+import signal as signals
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["STATUSES", "JobSpec", "OutputFile", "RunResult", "Status"]
+__all__ = ["STATUSES", "JobSpec", "OutputFile", "RunResult", "Status", "exit_status"]
 
 Status = Literal["ok", "error", "timeout", "memory", "output_limit", "signal", "rejected"]
 STATUSES: tuple[str, ...] = (
@@ -133,3 +135,36 @@ class RunResult:
             reason_key=key,
             reason_params=params,
         )
+
+
+def exit_status(
+    returncode: int | None,
+    killed_for: Status | None,
+    oom: bool,
+    reported_exit: int | None,
+    reported_signal: int | None = None,
+) -> tuple[Status, int | None, int | None]:
+    """(status, exit code, signal). ``returncode`` is bubblewrap's (None when the launcher
+    reported the end itself). bubblewrap turns death by signal N into 128+N; the
+    launcher's report tells that apart from an exit code above 128. As the pid namespace's
+    init, the launcher cannot die of most signals (the kernel protects an init), so it
+    reports them and exits with 128+N itself. "memory" comes from the cgroup's counter."""
+    sig: int | None = None
+    exit_code: int | None = None
+    if returncode is None:
+        exit_code = reported_exit
+    elif returncode < 0:
+        sig = -returncode
+    elif returncode > 128 and (reported_signal == returncode - 128 or reported_exit != returncode):
+        sig = returncode - 128
+    else:
+        exit_code = returncode
+    if oom:
+        return "memory", exit_code, sig
+    if killed_for is not None:
+        return killed_for, exit_code, sig
+    if sig == signals.SIGXCPU:  # the CPU-time limit (RLIMIT_CPU) is a time limit
+        return "timeout", exit_code, sig
+    if sig is not None:
+        return "signal", exit_code, sig
+    return ("ok" if exit_code == 0 else "error"), exit_code, sig

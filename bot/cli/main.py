@@ -1,4 +1,5 @@
-"""The ``studybot`` command: ``run``, ``console``, ``db upgrade`` and ``problems``.
+"""The ``studybot`` command: ``run``, ``console``, ``db upgrade``, ``problems``, ``sandbox``
+and ``lessons``.
 
 Each subcommand is a function that adds its parser and sets ``handler``; to add one,
 write such a function and list it in ``SUBCOMMANDS``.
@@ -21,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from bot.adapters.console import ConsoleOptions, run_console
 from bot.adapters.console.main import DEFAULT_FILES_DIR, display_url
 from bot.app import configure_logging
+from bot.cli import lessons as lessons_cli
 from bot.cli import problems as problems_cli
 from bot.config import Settings
 from bot.errors import DomainError
@@ -154,7 +156,7 @@ SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_db,
     problems_cli.add_parser,
     sandbox_cli.add_sandbox_parser,
-    sandbox_cli.add_lessons_parser,
+    lessons_cli.add_parser,
 )
 
 

@@ -65,7 +65,7 @@ def claim(session: Session, now: datetime, limit: int = 20) -> list[Pending]:
     ).all()
     claimed: list[Pending] = []
     for row_id in candidates:
-        result = session.execute(
+        taken = session.scalar(
             update(OutboxMessage)
             .where(
                 OutboxMessage.id == row_id,
@@ -73,8 +73,9 @@ def claim(session: Session, now: datetime, limit: int = 20) -> list[Pending]:
                 or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < stale),
             )
             .values(claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage.id)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if taken is None:
             continue  # someone else took it
         row = session.get(OutboxMessage, row_id)
         assert row is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -64,7 +65,7 @@ def auto_candidate(
     session: Session,
     group: Group,
     day: date,
-    exclude: set[int] = frozenset(),  # type: ignore[assignment]
+    exclude: AbstractSet[int] = frozenset(),
 ) -> Problem | None:
     """An unused algorithm problem chosen by a hash of (group, day): the same in every process."""
     used = used_problem_ids(session, group) | set(exclude)
@@ -376,12 +377,6 @@ def show_reply(session: Session, group: Group, query: str) -> Reply:
     if names:
         reply.lines.append(Text("problem.show_solvers", {"names": names}))
     return reply
-
-
-def search_choices(session: Session, text: str, limit: int = 25) -> list[tuple[str, str]]:
-    """(label, value) pairs for autocomplete: "12899 124 나라의 숫자" → "12899"."""
-    found = catalogue.search(session, text, limit) if text.strip() else []
-    return [(f"{p.id} {p.title}"[:100], str(p.id)) for p in found]
 
 
 def record_auto_pick(

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from sandbox.admission import Scheduler, Ticket, TokenBucket
+from sandbox.admission import FairQueue, Ticket, TokenBucket
 from sandbox.result import JobSpec, RunResult
 
 
@@ -36,7 +36,7 @@ class Gate:
         self.release.setdefault(ticket.id, asyncio.Event()).set()
 
 
-def scheduler(
+def fair_queue(
     gate: Gate,
     clock: FakeClock,
     *,
@@ -45,9 +45,9 @@ def scheduler(
     per_minute: float = 6,
     burst: int = 3,
     gpus: int = 0,
-) -> Scheduler:
+) -> FairQueue:
     lanes = {"cpu": cpu} | {f"cuda:{i}": 1 for i in range(gpus)}
-    return Scheduler(gate, lanes, queue_max=queue_max, bucket=TokenBucket(per_minute, burst, clock))
+    return FairQueue(gate, lanes, queue_max=queue_max, bucket=TokenBucket(per_minute, burst, clock))
 
 
 async def settle() -> None:
@@ -71,7 +71,7 @@ def test_token_bucket_refills_with_the_clock() -> None:
 
 async def test_positions_in_line_and_fifo_order() -> None:
     gate, clock = Gate(), FakeClock()
-    queue = scheduler(gate, clock, cpu=2)
+    queue = fair_queue(gate, clock, cpu=2)
     tickets = [queue.submit(str(i).encode(), JobSpec(member_id=i), "cpu") for i in range(5)]
     assert [t.position for t in tickets] == [0, 0, 1, 2, 3]
     await settle()
@@ -90,7 +90,7 @@ async def test_positions_in_line_and_fifo_order() -> None:
 
 async def test_one_job_per_member_at_a_time() -> None:
     gate, clock = Gate(), FakeClock()
-    queue = scheduler(gate, clock)
+    queue = fair_queue(gate, clock)
     first = queue.submit(b"a", JobSpec(member_id=7), "cpu")
     second = queue.submit(b"b", JobSpec(member_id=7), "cpu")
     assert second.rejected
@@ -110,7 +110,7 @@ async def test_one_job_per_member_at_a_time() -> None:
 
 async def test_the_queue_is_bounded() -> None:
     gate, clock = Gate(), FakeClock()
-    queue = scheduler(gate, clock, cpu=1, queue_max=2)
+    queue = fair_queue(gate, clock, cpu=1, queue_max=2)
     tickets = [queue.submit(b"x", JobSpec(member_id=i), "cpu") for i in range(3)]
     assert [t.position for t in tickets] == [0, 1, 2]
     full = queue.submit(b"x", JobSpec(member_id=99), "cpu")
@@ -122,7 +122,7 @@ async def test_the_queue_is_bounded() -> None:
 
 async def test_rate_limit_per_member() -> None:
     gate, clock = Gate(), FakeClock()
-    queue = scheduler(gate, clock, per_minute=2, burst=2)
+    queue = fair_queue(gate, clock, per_minute=2, burst=2)
     for _ in range(2):
         ticket = queue.submit(b"x", JobSpec(member_id=5), "cpu")
         gate.finish(ticket)
@@ -145,7 +145,7 @@ async def test_rate_limit_per_member() -> None:
 
 async def test_a_gpu_lane_runs_one_job_at_a_time() -> None:
     gate, clock = Gate(), FakeClock()
-    queue = scheduler(gate, clock, cpu=2, gpus=1)
+    queue = fair_queue(gate, clock, cpu=2, gpus=1)
     gpu = [queue.submit(b"g", JobSpec(member_id=i, kind="lesson"), "cuda:0") for i in range(2)]
     cpu = queue.submit(b"c", JobSpec(member_id=9), "cpu")
     assert [t.position for t in gpu] == [0, 1]
@@ -160,7 +160,7 @@ async def test_a_crashing_executor_answers_and_frees_the_member() -> None:
     async def broken(ticket: Ticket) -> RunResult:
         raise RuntimeError("boom")
 
-    queue = Scheduler(broken, {"cpu": 1}, queue_max=1, bucket=TokenBucket(60, 5, FakeClock()))
+    queue = FairQueue(broken, {"cpu": 1}, queue_max=1, bucket=TokenBucket(60, 5, FakeClock()))
     result = await queue.submit(b"x", JobSpec(member_id=1), "cpu")
     assert result.status == "rejected" and result.reason_key == "sandbox.internal"
     assert result.reason_params["error_id"] in result.stderr

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import JobSpec, RunResult, Sandbox, SandboxConfig
-from sandbox import worker as worker_module
-from sandbox.admission import Scheduler, TokenBucket
+from sandbox import JobSpec, RunResult, Sandbox, SandboxConfig, policy
+from sandbox.admission import FairQueue, TokenBucket
 from sandbox.core import probe
-from sandbox.host import Runtime, find_gpus, gpu_library_dirs, gpu_nodes
-from sandbox.worker import HostPlan, Slot, bwrap_args
+from sandbox.host import HostPlan, Runtime, find_gpus, gpu_library_dirs, gpu_nodes
+from sandbox.policy import bwrap_args
+from sandbox.slot import Slot
 from tests.sandbox.conftest import FAST, need_sandbox
 
 
@@ -72,7 +72,7 @@ def test_a_cuda_sandbox_sees_the_devices_and_the_driver(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     nodes = [str(_touch(tmp_path / "dev" / name)) for name in ("nvidiactl", "nvidia0")]
-    monkeypatch.setattr(worker_module, "gpu_nodes", lambda index: nodes if index == 0 else [])
+    monkeypatch.setattr(policy, "gpu_nodes", lambda index: nodes if index == 0 else [])
     driver = str(_touch(tmp_path / "nvidia" / "lib64" / "libcuda.so.1").parent)
     args = bwrap_args(_plan((driver,)), device="cuda:0", seccomp_fd=None)
     assert _pairs(args, "--dev-bind") == [(node, node) for node in nodes]
@@ -85,7 +85,7 @@ def test_a_cuda_sandbox_sees_the_devices_and_the_driver(
 def test_a_driver_folder_under_usr_lib_is_not_bound_twice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(worker_module, "gpu_nodes", lambda index: [])
+    monkeypatch.setattr(policy, "gpu_nodes", lambda index: [])
     args = bwrap_args(_plan(("/usr/lib/x86_64-linux-gnu",)), device="cuda:0", seccomp_fd=None)
     assert ("/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu") not in _pairs(
         args, "--ro-bind"
@@ -96,7 +96,7 @@ def test_a_driver_folder_under_usr_lib_is_not_bound_twice(
 def test_a_cpu_sandbox_sees_no_gpu_or_host_sys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(worker_module, "gpu_nodes", lambda index: ["/dev/nvidia0"])
+    monkeypatch.setattr(policy, "gpu_nodes", lambda index: ["/dev/nvidia0"])
     driver = str(tmp_path / "nvidia")
     args = bwrap_args(_plan((driver,)), device="cpu", seccomp_fd=None)
     assert "--dev-bind" not in args
@@ -128,7 +128,7 @@ def _routed_sandbox(config: SandboxConfig, lanes: dict[str, int]) -> Sandbox:
     box = Sandbox(config)
     box.pools = {lane: _FakePool(lane) for lane in lanes}  # type: ignore[misc]
     bucket = TokenBucket(600, 100, box.clock)
-    box.scheduler = Scheduler(box._execute, lanes, queue_max=10, bucket=bucket)
+    box.queue = FairQueue(box._execute, lanes, queue_max=10, bucket=bucket)
     box.plan = _plan(())
     return box
 

@@ -21,7 +21,7 @@ import pytest
 
 from sandbox import JobSpec, RunResult, Sandbox
 from sandbox.core import probe
-from sandbox.worker import Slot
+from sandbox.slot import Slot
 from tests.sandbox.conftest import FAST, REPO, need_sandbox
 
 SECRET = "discord-token-that-must-not-leak-8c1f0e"

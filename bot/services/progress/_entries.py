@@ -23,6 +23,7 @@ from bot.services.progress._stats import (
     better,
     counts_for,
     direction,
+    score_of,
     streak,
     submissions_today,
 )
@@ -180,10 +181,10 @@ def log_entry(
         higher = direction(entry.task, entry.metric, tasks)
         group_best = best_by_task(before, tasks).get(key)
         mine = best_by_task([e for e in before if e.member_id == member.id], tasks).get(key)
-        params = {"task": entry.task, "score": format_score(entry.score)}  # type: ignore[arg-type]
-        if group_best is None or better(entry.score, group_best.score, higher):  # type: ignore[arg-type]
+        params = {"task": entry.task, "score": format_score(score_of(entry))}
+        if group_best is None or better(score_of(entry), score_of(group_best), higher):
             reply.lines.append(Text("progress.new_group_best", params))
-        elif mine is None or better(entry.score, mine.score, higher):  # type: ignore[arg-type]
+        elif mine is None or better(score_of(entry), score_of(mine), higher):
             reply.lines.append(Text("progress.new_personal_best", params))
     days = streak(session, group, member, today)
     reply.lines.append(Text("progress.streak_line", {"days": days}))
@@ -238,11 +239,12 @@ def forget(session: Session, group: Group, actor: Actor, user_id: int) -> Reply:
     )
     if member is None:
         raise NotFound("error.member_missing")
-    count = session.execute(
-        delete(ProgressEntry).where(
-            ProgressEntry.group_id == group.id, ProgressEntry.member_id == member.id
-        )
-    ).rowcount  # type: ignore[attr-defined]
+    deleted = session.scalars(
+        delete(ProgressEntry)
+        .where(ProgressEntry.group_id == group.id, ProgressEntry.member_id == member.id)
+        .returning(ProgressEntry.id)
+    ).all()
+    count = len(deleted)
     member.progress_reminder = "on"
     session.execute(  # undelivered private reminders to them go too
         delete(OutboxMessage).where(

@@ -21,7 +21,7 @@ from bot.services.progress._records import (
     load_entries,
     member_names,
 )
-from bot.services.progress._stats import best_by_task, better, direction
+from bot.services.progress._stats import best_by_task, better, direction, score_of
 from bot.services.roster import active_members
 from bot.services.rotation import AwayBook
 from db.models import Competition, Group, Member, ProgressEntry
@@ -116,14 +116,14 @@ def digest(session: Session, group: Group, today: date) -> Reply | None:
     for key, entry in sorted(best_by_task(entries, tasks).items()):
         old = earlier.get(key)
         higher = direction(entry.task, entry.metric, tasks)
-        if old is None or better(entry.score, old.score, higher):  # type: ignore[arg-type]
+        if old is None or better(score_of(entry), score_of(old), higher):
             reply.lines.append(
                 Text(
                     "progress.digest_best",
                     {
                         "task": entry.task,
                         "metric": entry.metric,
-                        "score": format_score(entry.score),  # type: ignore[arg-type]
+                        "score": format_score(score_of(entry)),
                         "name": names.get(entry.member_id, "?"),
                     },
                 )

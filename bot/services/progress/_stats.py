@@ -37,6 +37,13 @@ def better(a: float, b: float, higher: bool) -> bool:
     return a > b if higher else a < b
 
 
+def score_of(entry: ProgressEntry) -> float:
+    """The score of an entry that counts (``counts_for``): best lists hold only such."""
+    if entry.score is None:
+        raise ValueError(f"progress entry {entry.id} has no score")
+    return entry.score
+
+
 def best_by_task(
     entries: list[ProgressEntry], tasks: dict[str, TaskInfo]
 ) -> dict[str, ProgressEntry]:
@@ -49,7 +56,7 @@ def best_by_task(
         key = entry.task.casefold()
         current = best.get(key)
         higher = direction(entry.task, entry.metric, tasks)
-        if current is None or better(entry.score, current.score, higher):  # type: ignore[arg-type]
+        if current is None or better(score_of(entry), score_of(current), higher):
             best[key] = entry
     return best
 

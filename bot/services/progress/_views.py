@@ -31,6 +31,7 @@ from bot.services.progress._stats import (
     better,
     counts_for,
     direction,
+    score_of,
     streak,
     submissions_today,
 )
@@ -73,7 +74,7 @@ def me_reply(session: Session, group: Group, actor: Actor, now: datetime) -> Rep
                     {
                         "task": entry.task,
                         "metric": entry.metric,
-                        "score": format_score(entry.score),  # type: ignore[arg-type]
+                        "score": format_score(score_of(entry)),
                         "day": entry.local_date,
                     },
                 )
@@ -147,7 +148,7 @@ def group_reply(session: Session, group: Group, now: datetime, period: str | Non
                 {
                     "task": entry.task,
                     "metric": entry.metric,
-                    "score": format_score(entry.score),  # type: ignore[arg-type]
+                    "score": format_score(score_of(entry)),
                     "name": names.get(entry.member_id, "?"),
                     "day": entry.local_date,
                 },
@@ -210,10 +211,10 @@ def _score_series(
         for day in days:
             for entry in rows:
                 counts = entry.local_date == day or (day == days[0] and entry.local_date < day)
-                if counts and (current is None or better(entry.score, current, higher)):  # type: ignore[arg-type]
+                if counts and (current is None or better(score_of(entry), current, higher)):
                     current = entry.score
             best.append(current)
-        points = [(index[e.local_date], float(e.score)) for e in rows if e.local_date in index]  # type: ignore[arg-type]
+        points = [(index[e.local_date], score_of(e)) for e in rows if e.local_date in index]
         if not points and current is None:
             continue
         title = f"{info.name if info else first.task} ({metric})" if metric else str(first.task)
@@ -245,11 +246,11 @@ def leaderboard_reply(session: Session, group: Group, task: str | None) -> Reply
         best: dict[int, ProgressEntry] = {}
         for entry in rows:
             current = best.get(entry.member_id)
-            if current is None or better(entry.score, current.score, higher):  # type: ignore[arg-type]
+            if current is None or better(score_of(entry), score_of(current), higher):
                 best[entry.member_id] = entry
         ranking = sorted(
             best.values(),
-            key=lambda e: ((-e.score if higher else e.score), e.created_at, e.id),  # type: ignore[operator]
+            key=lambda e: ((-score_of(e) if higher else score_of(e)), e.created_at, e.id),
         )
         reply.lines.append(
             Text(
@@ -269,7 +270,7 @@ def leaderboard_reply(session: Session, group: Group, task: str | None) -> Reply
             params = {
                 "rank": rank,
                 "name": names.get(entry.member_id, "?"),
-                "score": format_score(entry.score),  # type: ignore[arg-type]
+                "score": format_score(score_of(entry)),
                 "day": entry.local_date,
                 "model": entry.model,
             }

@@ -11,6 +11,7 @@ pins (made by swaps) that the projection keeps.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -89,7 +90,7 @@ def pick(
     day: date,
     last_served: dict[int, date],
     away: AwayBook,
-    exclude: set[int] = frozenset(),  # type: ignore[assignment]
+    exclude: AbstractSet[int] = frozenset(),
 ) -> Member | None:
     """The least-recently-served eligible member (stable order breaks ties)."""
     eligible = [m for m in members if m.id not in exclude and not away.is_away(m.id, day)]
