@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.parsing import Subparsers
 from bot.config import Settings
 from lessons.catalogue import LESSONS_DIR, LessonInfo, find_lesson, load_lessons
 from sandbox.cli import add_limit_options, config_for, run_and_print
 from sandbox.result import JobSpec
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: Subparsers) -> None:
     lessons = subparsers.add_parser("lessons", help="the PyTorch lessons")
     actions = lessons.add_subparsers(dest="lessons_action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="list the lessons")

@@ -24,6 +24,7 @@ from bot.adapters.console.main import DEFAULT_FILES_DIR, display_url
 from bot.app import configure_logging
 from bot.cli import lessons as lessons_cli
 from bot.cli import problems as problems_cli
+from bot.cli.parsing import Subparsers
 from bot.config import Settings
 from bot.errors import DomainError
 from bot.i18n import DEFAULT_LOCALE, LOCALES, text
@@ -34,7 +35,6 @@ from sandbox import cli as sandbox_cli
 log = logging.getLogger("studybot")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-Subparsers = argparse._SubParsersAction  # the type argparse hands out for add_subparsers
 
 EXIT_USER_ERROR = 2
 EXIT_CRASH = 1

@@ -11,12 +11,13 @@ import requests
 
 from bot import __version__
 from bot.app import build_core
+from bot.cli.parsing import Subparsers
 from bot.config import Settings
 from bot.programmers import FetchError, FetchOptions, Sleep, fetch_catalogue
 from bot.services import catalogue
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: Subparsers) -> None:
     problems = subparsers.add_parser("problems", help="the Programmers problem catalogue")
     sub = problems.add_subparsers(dest="problems_command", required=True)
     listing = sub.add_parser("list", help="list the catalogue")
