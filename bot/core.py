@@ -99,11 +99,9 @@ class Core:
     ) -> Reply:
         """Run a command; ``notify`` receives messages sent while it runs (code runs)."""
         command = COMMANDS.get(path)
-        if command is None:
-            return _unknown(path)
-        if command.runs_code:
+        if command is not None and command.runs_code:
             return await self._run_code(command, call, options, notify)
-        return await self.run(self._handle, command, call, options)
+        return await self.run(self.invoke_sync, path, call, options)
 
     def invoke_sync(
         self,

@@ -22,6 +22,7 @@ __all__ = [
     "MAX_CHOICES",
     "ChannelOption",
     "UserOption",
+    "given",
     "problem_choices",
     "swap_choices",
     "task_choices",
@@ -57,6 +58,14 @@ class ChannelRefTransformer(app_commands.Transformer):
         self, interaction: discord.Interaction[Any], value: app_commands.AppCommandChannel
     ) -> ChannelRef:
         return ChannelRef(value.id, value.name)
+
+
+def given(parameters: dict[str, Any]) -> dict[str, Any]:
+    """A slash command's options from its callback's ``locals()``, taken first thing (its
+    parameters but ``self`` and the interaction), named as in the command table."""
+    return {
+        name: value for name, value in parameters.items() if name not in ("self", "interaction")
+    }
 
 
 UserOption = app_commands.Transform[UserRef, UserRefTransformer]

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.adapters.discord.modals import open_progress_form
-from bot.adapters.discord.options import UserOption, task_choices
+from bot.adapters.discord.options import UserOption, given, task_choices
 from bot.adapters.discord.translator import cmd_choice, command_texts, option_texts
 
 if TYPE_CHECKING:
@@ -48,15 +48,7 @@ class Progress(commands.Cog):
         repro: str | None = None,
     ) -> None:
         """Without a note, the form opens (filled in with what was given)."""
-        options = {
-            "note": note,
-            "task": task,
-            "metric": metric,
-            "score": score,
-            "model": model,
-            "submitted": submitted,
-            "repro": repro,
-        }
+        options = given(locals())
         if note is None:
             await open_progress_form(self.bot, interaction, options)
             return
@@ -76,17 +68,7 @@ class Progress(commands.Cog):
         submitted: bool | None = None,
         repro: str | None = None,
     ) -> None:
-        options = {
-            "id": id,
-            "note": note,
-            "task": task,
-            "metric": metric,
-            "score": score,
-            "model": model,
-            "submitted": submitted,
-            "repro": repro,
-        }
-        await self.bot.run_command(interaction, ("progress", "edit"), options)
+        await self.bot.run_command(interaction, ("progress", "edit"), given(locals()))
 
     @progress.command(**command_texts("progress delete"))
     @option_texts("progress delete", id="id")

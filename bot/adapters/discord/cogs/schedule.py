@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.options import ChannelOption, timezone_choices
+from bot.adapters.discord.options import ChannelOption, given, timezone_choices
 from bot.adapters.discord.translator import cmd_choice, command_texts, option_texts
 from bot.i18n import LOCALES
 
@@ -53,18 +53,7 @@ class Schedule(commands.Cog):
         reminder: int | None = None,
         progress_time: str | None = None,
     ) -> None:
-        options = {
-            "channel": channel,
-            "timezone": timezone,
-            "days": days,
-            "review_time": review_time,
-            "deadline": deadline,
-            "locale": locale,
-            "holidays": holidays,
-            "reminder": reminder,
-            "progress_time": progress_time,
-        }
-        await self.bot.run_command(interaction, ("schedule", "set"), options)
+        await self.bot.run_command(interaction, ("schedule", "set"), given(locals()))
 
     @set_schedule.autocomplete("timezone")
     async def timezone_autocomplete(
