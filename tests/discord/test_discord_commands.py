@@ -78,6 +78,18 @@ async def test_refused_schedule_change_does_not_retime_duties(
     assert refreshed == []
 
 
+async def test_only_changes_that_move_duties_retime_them(
+    gateway: Gateway, core: Core, studybot: StudyBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply's typed outcome says what changed; the front end re-times only then."""
+    refreshed: list[int] = []
+    monkeypatch.setattr(studybot.scheduler, "refresh_group", refreshed.append)
+    await gateway.command("schedule set", ALICE, admin=True, locale="en", holidays=False)
+    assert refreshed == []
+    await gateway.command("schedule set", ALICE, admin=True, timezone="Europe/Berlin")
+    assert refreshed == [group_row(core).id]
+
+
 async def test_admin_role_by_name(
     gateway: Gateway, studybot: StudyBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:

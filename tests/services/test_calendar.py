@@ -8,6 +8,7 @@ import holidays
 import pytest
 
 from bot.errors import InvalidInput
+from bot.replies import SettingsChanged
 from bot.services.calendar import StudyCalendar, holiday_name, local_today
 from bot.services.groups import parse_bool, parse_date, parse_study_days, parse_time
 from db.models import Group
@@ -201,3 +202,13 @@ def test_bad_settings_change_nothing(harness: Harness) -> None:
     with harness.group() as (_, group):
         assert group.review_time == time(9, 30)  # all or nothing
     assert harness.invoke(admin, "schedule set").key == "error.nothing_to_change"
+
+
+def test_settings_changes_say_what_changed_and_whether_duties_move(harness: Harness) -> None:
+    admin = harness.grant_admin("admin")
+    reply = harness.invoke(admin, "schedule set", locale="en", days="월수금")
+    assert reply.outcome == SettingsChanged(("study_days", "locale"), retime=False)
+    reply = harness.invoke(admin, "schedule set", deadline="18:30")
+    assert reply.outcome == SettingsChanged(("problem_deadline",), retime=True)
+    refused = harness.invoke(admin, "schedule set", deadline="25:00")
+    assert refused.outcome is None
