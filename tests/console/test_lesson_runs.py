@@ -4,16 +4,10 @@ subprocess). Skipped with the reason where this host cannot run the sandbox;
 
 from __future__ import annotations
 
-import functools
-import os
-
 import pytest
 
-from sandbox import SandboxConfig
-from sandbox.core import probe
 from tests.console.conftest import ConsoleRunner, Result
-
-REQUIRE_ENV = "STUDYBOT_REQUIRE_SANDBOX"
+from tests.sandbox.conftest import need_sandbox
 
 SCRIPT = """\
     alice: /member join
@@ -21,23 +15,6 @@ SCRIPT = """\
     alice: /lesson run id:tensor-vs-tensor-class
     bob: /run code:"print(2)"
 """
-
-
-@functools.cache
-def _probe_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "the sandbox needs root (to drop jobs to their own uids and set up cgroups)"
-    _, reason = probe(SandboxConfig(preload_torch=False, pool_size=1))
-    return reason
-
-
-def need_sandbox() -> None:
-    reason = _probe_reason()
-    if reason is None:
-        return
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{REQUIRE_ENV}=1 but the sandbox is unavailable: {reason}")
-    pytest.skip(f"the real sandbox is unavailable here: {reason}")
 
 
 @pytest.fixture(scope="module")

@@ -291,29 +291,20 @@ def test_the_week_script_runs_cleanly(week: tuple[Result, Path]) -> None:
     assert result.err == ""
 
 
-def test_set_up_competition_and_private_reminder_choice(week: tuple[Result, Path]) -> None:
-    assert section(week, SETUP) == SETUP
-
-
-def test_monday_logs_and_the_private_reminder(week: tuple[Result, Path]) -> None:
-    assert section(week, MONDAY) == MONDAY
-
-
-def test_tuesday_digest_edit_refusals_and_the_channel_reminder(week: tuple[Result, Path]) -> None:
-    assert section(week, TUESDAY) == TUESDAY
-
-
-def test_wednesday_limit_warning_delete_and_away_member_spared(week: tuple[Result, Path]) -> None:
-    assert section(week, WEDNESDAY) == WEDNESDAY
-
-
-def test_thursday_everyone_logged_so_no_reminder(week: tuple[Result, Path]) -> None:
-    assert section(week, THURSDAY) == THURSDAY
-
-
-def test_next_monday_digest_me_leaderboard_group_and_exports(week: tuple[Result, Path]) -> None:
-    assert section(week, WEEKEND) == WEEKEND
-    assert section(week, NEXT_MONDAY) == NEXT_MONDAY
+@pytest.mark.parametrize(
+    "day",
+    [
+        pytest.param(SETUP, id="set-up-competition-and-private-reminder-choice"),
+        pytest.param(MONDAY, id="monday-logs-and-the-private-reminder"),
+        pytest.param(TUESDAY, id="tuesday-digest-edit-refusals-and-the-channel-reminder"),
+        pytest.param(WEDNESDAY, id="wednesday-limit-warning-delete-and-away-member-spared"),
+        pytest.param(THURSDAY, id="thursday-everyone-logged-so-no-reminder"),
+        pytest.param(WEEKEND, id="weekend-log-with-a-group-best"),
+        pytest.param(NEXT_MONDAY, id="next-monday-digest-me-leaderboard-group-and-exports"),
+    ],
+)
+def test_each_day_shows_what_is_expected(week: tuple[Result, Path], day: list[str]) -> None:
+    assert section(week, day) == day
 
 
 def test_every_block_is_expected_and_nothing_on_the_holiday(week: tuple[Result, Path]) -> None:

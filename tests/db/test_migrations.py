@@ -29,6 +29,15 @@ from db.types import UTCDateTime
 
 BIG_ID = 1234567890123456789  # above 2**31: needs BIGINT everywhere
 TABLES = {table.name for table in Base.metadata.sorted_tables}
+# the settings of the groups these tests write (on the head schema and on an old one)
+GROUP_SETTINGS = {
+    "timezone": "Asia/Seoul",
+    "study_days": "1,2,3,4,5",
+    "review_time": time(9, 30),
+    "problem_deadline": time(19, 0),
+    "locale": "ko",
+    "skip_holidays": True,
+}
 
 
 def test_upgrade_head_matches_models(database_url: str) -> None:
@@ -83,15 +92,7 @@ def test_big_ids_and_aware_utc_datetimes_round_trip(database_url: str) -> None:
     try:
         with factory() as session, session.begin():
             group = Group(
-                guild_id=BIG_ID,
-                channel_id=BIG_ID + 1,
-                timezone="Asia/Seoul",
-                study_days="1,2,3,4,5",
-                review_time=time(9, 30),
-                problem_deadline=time(19, 0),
-                locale="ko",
-                skip_holidays=True,
-                created_at=seoul_time,
+                guild_id=BIG_ID, channel_id=BIG_ID + 1, created_at=seoul_time, **GROUP_SETTINGS
             )
             session.add_all([group, User(id=BIG_ID, name="big", created_at=seoul_time)])
             session.flush()
@@ -178,18 +179,7 @@ def test_upgrading_from_0002_keeps_groups_and_members_with_progress_defaults(
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                insert(groups).values(
-                    guild_id=7,
-                    timezone="Asia/Seoul",
-                    study_days="1,2,3,4,5",
-                    review_time=time(9, 30),
-                    problem_deadline=time(19, 0),
-                    locale="ko",
-                    skip_holidays=True,
-                    created_at=now,
-                )
-            )
+            conn.execute(insert(groups).values(guild_id=7, created_at=now, **GROUP_SETTINGS))
             group_id = conn.scalar(text("SELECT id FROM groups"))
             conn.execute(insert(users).values(id=BIG_ID, name="old", created_at=now))
             conn.execute(

@@ -124,25 +124,17 @@ class Recorder:
         self.sent.append(Sent(interaction_id, "response", body["type"], data, files))
         return {"interaction": {"id": str(interaction_id), "type": body["type"]}}
 
-    async def execute_webhook(
-        self,
-        webhook_id: int,
-        token: str,
-        *,
-        payload: dict[str, Any] | None = None,
-        multipart: list[dict[str, Any]] | None = None,
-        files: list[discord.File] | None = None,
-        **_: Any,
-    ) -> dict[str, Any]:
-        body = _json_part(payload, multipart)
-        interaction_id = int(token.removeprefix("token-"))  # follow-ups use the token
-        recorded = [_read_file(f) for f in files or []]
-        self.sent.append(Sent(interaction_id, "followup", None, body, recorded))
-        return message_payload(body.get("content") or "", body.get("components", []))
+    async def execute_webhook(self, webhook_id: int, token: str, **request: Any) -> dict[str, Any]:
+        return self._message("followup", token, **request)
 
     async def edit_original_interaction_response(
+        self, application_id: int, token: str, **request: Any
+    ) -> dict[str, Any]:
+        return self._message("edit", token, **request)
+
+    def _message(
         self,
-        application_id: int,
+        via: str,
         token: str,
         *,
         payload: dict[str, Any] | None = None,
@@ -150,10 +142,11 @@ class Recorder:
         files: list[discord.File] | None = None,
         **_: Any,
     ) -> dict[str, Any]:
+        """Record a follow-up or an edit (both name the interaction by its token)."""
         body = _json_part(payload, multipart)
         interaction_id = int(token.removeprefix("token-"))
         recorded = [_read_file(f) for f in files or []]
-        self.sent.append(Sent(interaction_id, "edit", None, body, recorded))
+        self.sent.append(Sent(interaction_id, via, None, body, recorded))
         return message_payload(body.get("content") or "", body.get("components", []))
 
     async def delete_original_interaction_response(

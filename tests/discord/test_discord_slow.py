@@ -16,7 +16,7 @@ import pytest
 
 from bot.adapters.discord.bot import StudyBot
 from bot.replies import Attachment, Reply
-from tests.discord.fakes import ALICE, BOB, CAROL, EPHEMERAL, Gateway
+from tests.discord.fakes import ALICE, BOB, CAROL, EPHEMERAL, Gateway, Person, Sent
 
 DEFERRED = 5  # deferred channel message: "studybot is thinking…"
 DEFERRED_UPDATE = 6  # deferred update of the message a button is on
@@ -118,19 +118,22 @@ async def test_slow_long_reply_keeps_its_files(
     assert [a["filename"] for a in edited.data["attachments"]] == ["message.txt", "chart.png"]
 
 
-async def test_slow_button_defers_quietly_then_announces(
-    gateway: Gateway, studybot: StudyBot
-) -> None:
+async def press_swap_accept_slowly(
+    gateway: Gateway, studybot: StudyBot, person: Person
+) -> list[Sent]:
+    """Alice asks Bob to swap; ``person`` presses accept while the core answers slowly."""
     await gateway.command("member join", ALICE)
     await gateway.command("member join", BOB)
     (requested,) = await gateway.command("mod swap", ALICE, with_=BOB)
-
     with pytest.MonkeyPatch.context() as patch:
         hold_until_deferred(studybot, patch)
-        update, buttons_gone, announcement = await gateway.press(
-            requested, "studybot:swap:accept:1", BOB
-        )
+        return await gateway.press(requested, "studybot:swap:accept:1", person)
 
+
+async def test_slow_button_defers_quietly_then_announces(
+    gateway: Gateway, studybot: StudyBot
+) -> None:
+    update, buttons_gone, announcement = await press_swap_accept_slowly(gateway, studybot, BOB)
     assert (update.via, update.type) == ("response", DEFERRED_UPDATE)
     assert buttons_gone.via == "edit" and buttons_gone.data["components"] == []
     assert announcement.via == "followup" and not announcement.ephemeral
@@ -140,14 +143,7 @@ async def test_slow_button_defers_quietly_then_announces(
 async def test_slow_button_refusal_is_a_private_follow_up(
     gateway: Gateway, studybot: StudyBot
 ) -> None:
-    await gateway.command("member join", ALICE)
-    await gateway.command("member join", BOB)
-    (requested,) = await gateway.command("mod swap", ALICE, with_=BOB)
-
-    with pytest.MonkeyPatch.context() as patch:
-        hold_until_deferred(studybot, patch)
-        update, refused = await gateway.press(requested, "studybot:swap:accept:1", CAROL)
-
+    update, refused = await press_swap_accept_slowly(gateway, studybot, CAROL)
     assert (update.via, update.type) == ("response", DEFERRED_UPDATE)
     assert refused.via == "followup" and refused.ephemeral
     assert refused.content.startswith("이 교대 요청에 답할 수 있는 사람은")

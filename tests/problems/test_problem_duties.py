@@ -4,8 +4,6 @@ Each runs exactly once, also after a crash, a restart or a race of two processes
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
 from collections.abc import Callable
 from datetime import date, time, timedelta
 from itertools import pairwise
@@ -43,6 +41,7 @@ from tests.problems.helpers import (
     posts,
 )
 from tests.problems.race_worker import race
+from tests.racing import race_processes
 
 
 def mention_obj(harness: Harness, name: str) -> Mention:
@@ -228,26 +227,8 @@ def test_two_processes_racing_every_problem_duty_post_once(study: Harness) -> No
     ]
     in_process = candidate(study, TUESDAY)
     url = study.core.services.settings.database_url
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    results = context.Queue()
-    workers = [
-        context.Process(target=race, args=(url, study.group_id, plan, barrier, results))
-        for _ in range(2)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = []
-    try:
-        for _ in range(2 * len(plan)):
-            outcomes.append(results.get(timeout=90))
-    except queue.Empty:
-        pass
-    for worker in workers:
-        worker.join(timeout=30)
-        if worker.is_alive():
-            worker.kill()
-    assert [w.exitcode for w in workers] == [0, 0]
+    exit_codes, outcomes = race_processes(race, url, study.group_id, plan)
+    assert exit_codes == [0, 0]
     assert [error for *_, error in outcomes if error] == []
     assert len(outcomes) == 2 * len(plan)
     for day, duty, _ in plan:

@@ -22,6 +22,20 @@ from sandbox.core import probe
 REQUIRE_ENV = "STUDYBOT_REQUIRE_SANDBOX"
 REPO = Path(__file__).resolve().parents[2]
 
+# a run's JSON line (``RunResult.to_json``, ``--json``): exactly these keys, in this order
+RESULT_KEYS = [
+    "file",
+    "status",
+    "exit_code",
+    "signal",
+    "stdout",
+    "stderr",
+    "truncated",
+    "wall_ms",
+    "device",
+    "files",
+]
+
 # small, fast limits for hostile code; each test may override
 FAST = SandboxConfig(
     preload_torch=False,

@@ -35,6 +35,12 @@ class Gate:
     def finish(self, ticket: Ticket) -> None:
         self.release.setdefault(ticket.id, asyncio.Event()).set()
 
+    async def finish_all(self, *tickets: Ticket) -> list[RunResult]:
+        """Let every one of ``tickets`` finish; their results, in order."""
+        for ticket in tickets:
+            self.finish(ticket)
+        return list(await asyncio.gather(*tickets))
+
 
 def fair_queue(
     gate: Gate,
@@ -81,9 +87,7 @@ async def test_positions_in_line_and_fifo_order() -> None:
     await settle()
     assert [t.place() for t in tickets] == [0, 0, 0, 1, 2]  # everyone moved up one
     assert gate.started[-1] is tickets[2]
-    for ticket in tickets:
-        gate.finish(ticket)
-    results = await asyncio.gather(*tickets)
+    results = await gate.finish_all(*tickets)
     assert [r.stdout for r in results] == ["0", "1", "2", "3", "4"]
     assert queue.running == 0 and queue.waiting == 0
 
@@ -115,9 +119,7 @@ async def test_the_queue_is_bounded() -> None:
     assert [t.position for t in tickets] == [0, 1, 2]
     full = queue.submit(b"x", JobSpec(member_id=99), "cpu")
     assert full.rejected and (await full).reason_key == "sandbox.queue_full"
-    for ticket in tickets:
-        gate.finish(ticket)
-    await asyncio.gather(*tickets)
+    await gate.finish_all(*tickets)
 
 
 async def test_rate_limit_per_member() -> None:
@@ -138,9 +140,7 @@ async def test_rate_limit_per_member() -> None:
     await ticket
     anonymous = [queue.submit(b"x", JobSpec(), "cpu") for _ in range(5)]  # the CLI: no member
     assert not any(t.rejected for t in anonymous)
-    for ticket in anonymous:
-        gate.finish(ticket)
-    await asyncio.gather(*anonymous)
+    await gate.finish_all(*anonymous)
 
 
 async def test_a_gpu_lane_runs_one_job_at_a_time() -> None:
@@ -151,9 +151,7 @@ async def test_a_gpu_lane_runs_one_job_at_a_time() -> None:
     assert [t.position for t in gpu] == [0, 1]
     assert cpu.position == 0
     assert queue.load("cuda:0") == 2
-    for ticket in [*gpu, cpu]:
-        gate.finish(ticket)
-    await asyncio.gather(*gpu, cpu)
+    await gate.finish_all(*gpu, cpu)
 
 
 async def test_a_crashing_executor_answers_and_frees_the_member() -> None:

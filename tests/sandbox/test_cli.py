@@ -13,20 +13,7 @@ import pytest
 
 from bot.cli import main
 from lessons.catalogue import LESSONS_DIR, load_lessons
-from tests.sandbox.conftest import REPO, need_sandbox
-
-KEYS = [
-    "file",
-    "status",
-    "exit_code",
-    "signal",
-    "stdout",
-    "stderr",
-    "truncated",
-    "wall_ms",
-    "device",
-    "files",
-]
+from tests.sandbox.conftest import REPO, RESULT_KEYS, need_sandbox
 
 
 def test_sandbox_run_json_contract(tmp_path: Path) -> None:
@@ -67,7 +54,7 @@ def test_sandbox_run_json_contract(tmp_path: Path) -> None:
     )
     assert process.returncode == 1, process.stderr  # not every file ended "ok"
     rows = [json.loads(line) for line in process.stdout.splitlines()]
-    assert [list(row) for row in rows] == [KEYS] * 2
+    assert [list(row) for row in rows] == [RESULT_KEYS] * 2
     assert [row["file"] for row in rows] == [str(ok), str(broken)]
     assert [row["status"] for row in rows] == ["ok", "error"], rows
     assert rows[0]["stdout"] == "3.0\n" and rows[0]["device"] == "cpu"
@@ -101,6 +88,6 @@ def test_lessons_run_json(capsys: pytest.CaptureFixture[str]) -> None:
     lesson = min(lessons, key=lambda item: item.path.stat().st_size)
     assert main(["lessons", "run", lesson.id, "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 1 and list(rows[0]) == KEYS
+    assert len(rows) == 1 and list(rows[0]) == RESULT_KEYS
     assert rows[0]["status"] == "ok", rows[0]["stderr"]
     assert rows[0]["file"] == str(lesson.path)

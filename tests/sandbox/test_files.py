@@ -8,6 +8,7 @@ import pytest
 
 from sandbox.files import PNG_MAGIC, check, safe_name
 from sandbox.result import JobSpec, OutputFile, RunResult, safe_script_name
+from tests.sandbox.conftest import RESULT_KEYS
 
 PNG = PNG_MAGIC + b"rest of an image"
 
@@ -75,18 +76,7 @@ def test_result_json_has_exactly_the_contract_keys() -> None:
         files=(OutputFile("plot.png", PNG, "png"),),
     )
     line = result.to_json("a.py")
-    assert list(line) == [
-        "file",
-        "status",
-        "exit_code",
-        "signal",
-        "stdout",
-        "stderr",
-        "truncated",
-        "wall_ms",
-        "device",
-        "files",
-    ]
+    assert list(line) == RESULT_KEYS
     assert line["files"] == [{"name": "plot.png", "kind": "png", "size": len(PNG)}]
     rejected = RunResult.rejected("sandbox.unavailable", "no sandbox", reason="x")
     assert rejected.reason == "no sandbox" and rejected.to_json()["status"] == "rejected"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
 from datetime import date
 
 from sqlalchemy import func, select
 
 from db.models import DutyRun, ModAssignment, OutboxMessage
 from tests.conftest import Harness
+from tests.racing import race_processes
 from tests.schedule.race_worker import race
 
 DAYS = [date(2026, 12, d) for d in (7, 8, 9, 10, 11)]
@@ -19,26 +18,8 @@ PROCESSES = 2
 def test_two_processes_racing_post_once_per_day(harness: Harness) -> None:
     harness.join("alice", "bob", "carol")
     url = harness.core.services.settings.database_url
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(PROCESSES)
-    results = context.Queue()
-    workers = [
-        context.Process(target=race, args=(url, harness.group_id, DAYS, barrier, results))
-        for _ in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes: list[tuple[date, bool | None, str | None]] = []
-    try:
-        for _ in range(PROCESSES * len(DAYS)):
-            outcomes.append(results.get(timeout=90))
-    except queue.Empty:
-        pass
-    for worker in workers:
-        worker.join(timeout=30)
-        if worker.is_alive():
-            worker.kill()
-    assert [w.exitcode for w in workers] == [0] * PROCESSES
+    exit_codes, outcomes = race_processes(race, url, harness.group_id, DAYS, PROCESSES)
+    assert exit_codes == [0] * PROCESSES
     assert [error for _, _, error in outcomes if error] == []
     assert len(outcomes) == PROCESSES * len(DAYS)
     for day in DAYS:

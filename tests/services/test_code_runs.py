@@ -94,11 +94,21 @@ async def test_member_snippet_runs_and_shows_output_device_and_time(harness: Har
     assert job.kind == "member" and job.member_id == harness.actor("alice").user_id
 
 
-async def test_strangers_may_not_run_their_own_code(harness: Harness) -> None:
+@pytest.mark.parametrize(
+    ("command", "options", "key"),
+    [
+        pytest.param("run", {"code": "print(1)"}, "error.not_member", id="stranger-own-code"),
+        pytest.param("lesson run", {"id": "nope"}, "lessons.unknown", id="unknown-lesson"),
+    ],
+)
+async def test_refused_runs_reach_no_sandbox(
+    harness: Harness, command: str, options: dict[str, Any], key: str
+) -> None:
+    """Strangers may not run their own code; an unknown lesson is refused."""
     box = FakeSandbox(RunResult(status="ok"))
     use(harness, box)
-    reply = await run(harness, "eve", "run", code="print(1)")
-    assert reply.key == "error.not_member"
+    reply = await run(harness, "eve", command, **options)
+    assert reply.key == key
     assert box.jobs == []
 
 
@@ -112,14 +122,6 @@ async def test_anyone_may_run_a_lesson_with_its_images(harness: Harness) -> None
     source, job = box.jobs[0]
     assert job.kind == "lesson" and job.name == "l01_backward_gradient.py"
     assert "LESSON" in source
-
-
-async def test_unknown_lesson_is_refused(harness: Harness) -> None:
-    box = FakeSandbox(RunResult(status="ok"))
-    use(harness, box)
-    reply = await run(harness, "eve", "lesson run", id="nope")
-    assert reply.key == "lessons.unknown"
-    assert box.jobs == []
 
 
 async def test_queue_position_goes_to_the_callback_first(harness: Harness) -> None:
