@@ -57,6 +57,14 @@ class Group(Base):
     progress_time: Mapped[time] = mapped_column(
         Time, default=time(21, 0), server_default="21:00:00"
     )
+    # who last set the channel (told privately when posts cannot be delivered there)
+    channel_set_by: Mapped[int | None] = mapped_column(BigInteger)
+    # the last post that could not be delivered for good, and why (shown by /schedule show);
+    # cleared when a post is delivered again or the channel changes
+    delivery_problem: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    delivery_problem_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the server removed the bot: duties pause until it is back
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -177,6 +185,28 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # delivery: retried with backoff until next_attempt_at; dropped when expires_at passed
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # given up for good (a permanent error, or expired): when, and why (a message key)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failure: Mapped[str | None] = mapped_column(String(200))
+    # what Discord made of it: the message, and the thread started from it
+    discord_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # a post that belongs in the thread started from another post (the review's)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+
+
+class BotState(Base):
+    """Small facts the program keeps about itself (e.g. the hash of the commands last
+    synced to Discord), one row per key."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Problem(Base):
