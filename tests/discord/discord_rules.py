@@ -1,0 +1,90 @@
+"""Discord's documented limits and error codes, shared by the test doubles.
+
+Sources: Discord developer documentation, "Message Resource" (create message: content up
+to 2,000 characters, up to 10 attachments and 10 embeds, ``nonce`` and
+``enforce_nonce``), "Embed Limits" (title 256, description 4,096, 25 fields, field name
+256 and value 1,024, footer 1,024, author 256, 6,000 characters in all), "Receiving and
+Responding" (an interaction must be answered within 3 seconds; its token lasts 15
+minutes), "Rate Limits" (HTTP 429 with ``retry_after``) and "JSON Error Codes" (10003
+Unknown Channel, 10008 Unknown Message, 10062 Unknown Interaction, 50001 Missing Access,
+50007 Cannot send messages to this user, 50013 Missing Permissions, 40060 Interaction has
+already been acknowledged).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_CONTENT = 2000
+MAX_ATTACHMENTS = 10
+MAX_EMBEDS = 10
+EMBED_TOTAL = 6000
+EMBED_LIMITS = {"title": 256, "description": 4096, "footer": 1024, "author": 256}
+MAX_FIELDS = 25
+FIELD_NAME = 256
+FIELD_VALUE = 1024
+ACK_DEADLINE_S = 3.0
+TOKEN_LIFETIME_S = 15 * 60
+MAX_THREAD_NAME = 100
+
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
+UNKNOWN_INTERACTION = 10062
+ALREADY_ACKNOWLEDGED = 40060
+MISSING_ACCESS = 50001
+CANNOT_DM = 50007
+MISSING_PERMISSIONS = 50013
+INVALID_FORM_BODY = 50035
+
+
+class DiscordRefusal(Exception):
+    """What Discord would answer instead of doing the request."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(f"{status} (code {code}): {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _embed_size(embed: dict[str, Any]) -> int:
+    size = sum(len(str(embed.get(key) or "")) for key in ("title", "description"))
+    size += len(str((embed.get("footer") or {}).get("text") or ""))
+    size += len(str((embed.get("author") or {}).get("name") or ""))
+    for field in embed.get("fields") or []:
+        size += len(str(field.get("name") or "")) + len(str(field.get("value") or ""))
+    return size
+
+
+def check_message(body: dict[str, Any], attachments: int) -> None:
+    """Refuse a message body (create, edit, follow-up or callback data) as Discord would."""
+    content = body.get("content") or ""
+    if len(content) > MAX_CONTENT:
+        raise DiscordRefusal(400, INVALID_FORM_BODY, f"content: {len(content)} > {MAX_CONTENT}")
+    if attachments > MAX_ATTACHMENTS:
+        raise DiscordRefusal(400, INVALID_FORM_BODY, f"{attachments} files > {MAX_ATTACHMENTS}")
+    embeds = body.get("embeds") or []
+    if len(embeds) > MAX_EMBEDS:
+        raise DiscordRefusal(400, INVALID_FORM_BODY, f"{len(embeds)} embeds > {MAX_EMBEDS}")
+    total = 0
+    for embed in embeds:
+        for key, limit in EMBED_LIMITS.items():
+            value = embed.get(key)
+            text = (
+                value.get("text" if key == "footer" else "name")
+                if isinstance(value, dict)
+                else value
+            )
+            if text is not None and len(str(text)) > limit:
+                raise DiscordRefusal(400, INVALID_FORM_BODY, f"embed {key} > {limit}")
+        fields = embed.get("fields") or []
+        if len(fields) > MAX_FIELDS:
+            raise DiscordRefusal(400, INVALID_FORM_BODY, f"{len(fields)} fields > {MAX_FIELDS}")
+        for field in fields:
+            if len(str(field.get("name") or "")) > FIELD_NAME:
+                raise DiscordRefusal(400, INVALID_FORM_BODY, "embed field name too long")
+            if len(str(field.get("value") or "")) > FIELD_VALUE:
+                raise DiscordRefusal(400, INVALID_FORM_BODY, "embed field value too long")
+        total += _embed_size(embed)
+    if total > EMBED_TOTAL:
+        raise DiscordRefusal(400, INVALID_FORM_BODY, f"embeds: {total} > {EMBED_TOTAL} chars")
