@@ -53,6 +53,7 @@ def build_core(
         session_factory=make_session_factory(engine),
         clock=clock or SystemClock(),
         settings=settings,
+        read_factory=make_session_factory(engine, read_only=True),
     )
     if migrate:
         with services.transaction() as session:
@@ -61,12 +62,32 @@ def build_core(
     return Core(services, runner)
 
 
+class NoVoiceWarnings(logging.Filter):
+    """Drops discord.py's warnings that voice libraries (PyNaCl, davey) are missing: the
+    bot never joins a voice channel, so they only alarm whoever reads the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.WARNING
+            and "voice will NOT be supported" in str(record.msg)
+        )
+
+
+VOICE_LOGGERS = ("discord.client", "discord.voice_client")
+QUIET_LOGGERS = ("alembic", "matplotlib")
+
+
 def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    numeric = getattr(logging, level.upper(), logging.INFO)
+    logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # libraries that narrate routine work at INFO (matplotlib builds its font cache on a
-    # fresh machine's first chart) speak only when something is wrong
-    for name in ("alembic", "matplotlib"):
+    # fresh machine's first chart) speak only when something is wrong; discord.py (each
+    # login and gateway session) too, unless DEBUG is asked for
+    for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    discord_level = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    logging.getLogger("discord").setLevel(discord_level)
+    for name in VOICE_LOGGERS:
+        voice = logging.getLogger(name)
+        if not any(isinstance(f, NoVoiceWarnings) for f in voice.filters):
+            voice.addFilter(NoVoiceWarnings())

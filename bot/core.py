@@ -61,6 +61,7 @@ class Core:
     def __init__(self, services: Services, runner: CodeRunner | None = None) -> None:
         self.services = services
         self.runner = runner or CodeRunner(services, None, reason="-")
+        self._groups_by_guild: dict[int, int] = {}
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
@@ -76,8 +77,8 @@ class Core:
 
     def _handle(self, command: Command, call: Call, options: dict[str, Any]) -> Reply:
         assert command.handler is not None
-        try:
-            return command.handler(self.services, call, options)
+        try:  # the handler's unit of work is over when it returns: then charts are drawn
+            return command.handler(self.services, call, options).finish()
         except Exception as exc:
             return error_reply(exc)
 
@@ -123,8 +124,8 @@ class Core:
     def read_sync(
         self, query: GroupQuery[P, T], group_id: int, *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """``query(session, group, now, ...)`` in a transaction of its own."""
-        with self.services.transaction() as session:
+        """``query(session, group, now, ...)`` in a read-only unit of its own."""
+        with self.services.reading() as session:
             group = groups.get_group(session, group_id)
             return query(session, group, self.services.clock.now(), *args, **kwargs)
 
@@ -142,7 +143,7 @@ class Core:
             return work(session, self.services.clock.now(), *args, **kwargs)
 
     def group_info_sync(self, group_id: int) -> groups.GroupInfo:
-        with self.services.transaction() as session:
+        with self.services.reading() as session:
             return groups.group_info(session, group_id)
 
     async def group_info(self, group_id: int) -> groups.GroupInfo:
@@ -157,6 +158,16 @@ class Core:
         channel_name: str | None = None,
         locale: str | None = None,
     ) -> int:
+        """The guild's group id, created on first use. Groups are never deleted, so the
+        answer is cached: after the first time no lookup waits on the database."""
+        cached = self._groups_by_guild.get(guild_id)
+        if cached is not None:
+            return cached
+        with self.services.reading() as session:
+            found = groups.find_group_by_guild(session, guild_id)
+            if found is not None:
+                self._groups_by_guild[guild_id] = found.id
+                return found.id
         with self.services.transaction() as session:
             group = groups.get_or_create_group(
                 session,
@@ -167,9 +178,14 @@ class Core:
                 channel_name=channel_name,
                 locale=locale,
             )
-            return group.id
+            group_id = group.id
+        self._groups_by_guild[guild_id] = group_id
+        return group_id
 
     async def group_for_guild(self, guild_id: int) -> int:
+        cached = self._groups_by_guild.get(guild_id)
+        if cached is not None:  # no thread hop either
+            return cached
         return await self.run(self.group_for_guild_sync, guild_id)
 
     def open_local_group_sync(
@@ -208,7 +224,7 @@ class Core:
             return UserRef(user.id, user.name)
 
     def user_name_sync(self, user_id: int) -> str:
-        with self.services.transaction() as session:
+        with self.services.reading() as session:
             return users.name_of(session, user_id)
 
     # --- duties and outbox ----------------------------------------------------

@@ -7,6 +7,7 @@ locale. Parameters may hold ``Mention`` values (a user the front end may ping) a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, time
 from enum import StrEnum
@@ -49,6 +50,15 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Drawing:
+    """An attachment drawn only after the unit of work (charts): the database is never
+    held while ``draw`` runs. ``Reply.finish`` turns drawings into attachments."""
+
+    filename: str
+    draw: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
 class SettingsChanged:
     """The group's settings changed; ``retime``: its duties now fall due at other times."""
 
@@ -77,6 +87,14 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
     thread: str | None = None  # post into a thread of this name (public replies)
     outcome: Outcome | None = None  # what changed, for the front end to act on (not stored)
+    drawings: list[Drawing] = field(default_factory=list)  # attachments still to draw
+
+    def finish(self) -> Reply:
+        """Draw what waits to be drawn (call once the transaction is over)."""
+        while self.drawings:
+            drawing = self.drawings.pop(0)
+            self.attachments.append(Attachment(drawing.filename, drawing.draw()))
+        return self
 
     @classmethod
     def public(cls, key: str, **params: Any) -> Reply:
@@ -122,7 +140,7 @@ def _decode_value(value: Any) -> Any:
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
-    if reply.attachments:
+    if reply.attachments or reply.drawings:
         raise ValueError("attachments are not stored in the outbox")
     return {
         "key": reply.key,

@@ -33,11 +33,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "studybot_read_only"  # execution option of sessions that never write
+
+
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: a second writer waits (busy_timeout) instead
-    # of failing when its read snapshot cannot be upgraded to a write.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # of failing when its read snapshot cannot be upgraded to a write. A read-only unit
+    # takes no lock at all (with WAL it reads a snapshot while a writer works).
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``read_only`` ones never take SQLite's write lock (and must
+    not write: SQLite refuses a write that would need to upgrade a busy snapshot)."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind, expire_on_commit=False)

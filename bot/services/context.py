@@ -27,9 +27,21 @@ class Services:
     session_factory: sessionmaker[Session]
     clock: Clock
     settings: Settings
+    read_factory: sessionmaker[Session] | None = None  # sessions that never write
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back on any error."""
         with self.session_factory() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit that only reads: on SQLite it takes no write lock, so it never waits for
+        a writer (what runs before Discord's 3-second answer uses it). Never write here."""
+        factory = self.read_factory or self.session_factory
+        with factory() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()  # nothing to keep: end the snapshot

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -134,3 +135,30 @@ def test_the_bot_never_imports_pyplot() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_charts_are_drawn_after_the_unit_of_work(
+    korean: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a chart is drawn, another writer gets the SQLite database at once: the
+    command's transaction (and its write lock) is over before drawing starts."""
+    url = korean.core.services.settings.database_url
+    path = url.removeprefix("sqlite:///")
+    real = charts.entries_png
+    writes: list[str] = []
+
+    def draw_while_writing(chart: charts.EntriesChart) -> bytes:
+        other = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if the lock is still held
+            other.execute("UPDATE groups SET locale = locale")
+            other.execute("COMMIT")
+            writes.append("done")
+        finally:
+            other.close()
+        return real(chart)
+
+    monkeypatch.setattr(charts, "entries_png", draw_while_writing)
+    reply = group_report(korean)
+    assert writes == ["done"]
+    assert reply.attachments[0].filename.startswith("progress-entries-")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot import i18n
 from bot.errors import InvalidInput
-from bot.replies import Attachment, Reply, Text
+from bot.replies import Drawing, Reply, Text
 from bot.services import charts, competition, freetext
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.competition import TaskInfo
@@ -180,12 +181,12 @@ def group_reply(session: Session, group: Group, now: datetime, period: str | Non
         points_label=_chart_text(locale, "progress.chart_points"),
         empty_text=_chart_text(locale, "progress.chart_no_scores"),
     )
-    reply.attachments.append(
-        Attachment(f"progress-entries-{end.isoformat()}.png", charts.entries_png(entries_chart))
-    )
-    reply.attachments.append(
-        Attachment(f"progress-scores-{end.isoformat()}.png", charts.scores_png(scores_chart))
-    )
+    reply.drawings += [  # drawn once the transaction is over (Reply.finish)
+        Drawing(
+            f"progress-entries-{end.isoformat()}.png", partial(charts.entries_png, entries_chart)
+        ),
+        Drawing(f"progress-scores-{end.isoformat()}.png", partial(charts.scores_png, scores_chart)),
+    ]
     return reply
 
 
