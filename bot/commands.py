@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput
-from bot.replies import Reply, Text
+from bot.replies import Reply, Text, Visibility
 from bot.services import (
     competition,
     groups,
@@ -67,12 +67,17 @@ RunHandler = Callable[[CodeRunner, Call, dict[str, Any], Notify], Awaitable[Repl
 
 @dataclass(frozen=True)
 class Command:
-    """A command and its handler: ``handler`` (synchronous) or ``run`` (runs code)."""
+    """A command and its handler: ``handler`` (synchronous) or ``run`` (runs code).
+
+    ``visibility``: who sees its answer when it succeeds (a refusal is always private),
+    known before it runs so a front end can prepare (Discord's deferral); None when it
+    depends on the input."""
 
     path: tuple[str, ...]
     options: tuple[Option, ...]
     handler: Handler | None = None
     run: RunHandler | None = None
+    visibility: Visibility | None = None
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.run is None):
@@ -399,36 +404,47 @@ _ENTRY_OPTIONS = (
 )
 
 
-def _cmd(path: str, handler: Handler, *options: Option) -> Command:
-    return Command(tuple(path.split()), options, handler=handler)
+PUBLIC, PRIVATE = Visibility.PUBLIC, Visibility.PRIVATE
 
 
-def _run(path: str, run: RunHandler, *options: Option) -> Command:
-    return Command(tuple(path.split()), options, run=run)
+def _cmd(path: str, handler: Handler, *options: Option, shows: Visibility | None) -> Command:
+    return Command(tuple(path.split()), options, handler=handler, visibility=shows)
+
+
+def _run(path: str, run: RunHandler, *options: Option, shows: Visibility | None) -> Command:
+    return Command(tuple(path.split()), options, run=run, visibility=shows)
 
 
 COMMANDS: dict[tuple[str, ...], Command] = {
     c.path: c
     for c in (
-        _cmd("member join", member_join),
-        _cmd("member leave", member_leave),
-        _cmd("member list", member_list),
-        _cmd("member add", member_add, Option("user", "user", True)),
-        _cmd("member remove", member_remove, Option("user", "user", True)),
-        _cmd("mod today", mod_today),
-        _cmd("mod schedule", mod_schedule, Option("days", "int")),
+        _cmd("member join", member_join, shows=PUBLIC),
+        _cmd("member leave", member_leave, shows=PUBLIC),
+        _cmd("member list", member_list, shows=PRIVATE),
+        _cmd("member add", member_add, Option("user", "user", True), shows=PUBLIC),
+        _cmd("member remove", member_remove, Option("user", "user", True), shows=PUBLIC),
+        _cmd("mod today", mod_today, shows=PRIVATE),
+        _cmd("mod schedule", mod_schedule, Option("days", "int"), shows=PRIVATE),
         _cmd(
             "mod swap",
             mod_swap,
             Option("with", "user", True),
             Option("member", "user"),
             Option("force", "bool"),
+            shows=PUBLIC,
         ),
-        _cmd("mod accept", mod_accept, Option("id", "int", True)),
-        _cmd("mod decline", mod_decline, Option("id", "int", True)),
-        _cmd("mod skip", mod_skip),
-        _cmd("away", away, Option("from", "date"), Option("to", "date"), Option("cancel", "bool")),
-        _cmd("schedule show", schedule_show),
+        _cmd("mod accept", mod_accept, Option("id", "int", True), shows=PUBLIC),
+        _cmd("mod decline", mod_decline, Option("id", "int", True), shows=PUBLIC),
+        _cmd("mod skip", mod_skip, shows=PUBLIC),
+        _cmd(
+            "away",
+            away,
+            Option("from", "date"),
+            Option("to", "date"),
+            Option("cancel", "bool"),
+            shows=PRIVATE,
+        ),
+        _cmd("schedule show", schedule_show, shows=PRIVATE),
         _cmd(
             "schedule set",
             schedule_set,
@@ -441,6 +457,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             Option("holidays", "bool"),
             Option("reminder", "int"),
             Option("progress_time"),
+            shows=PRIVATE,
         ),
         _cmd(
             "schedule dayoff",
@@ -448,50 +465,57 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             Option("date", "date", True),
             Option("reason"),
             Option("cancel", "bool"),
+            shows=PUBLIC,
         ),
         _cmd(
             "problem pick",
             problem_pick,
             Option("problem", "str", True),
             Option("force", "bool"),
+            shows=PUBLIC,
         ),
-        _cmd("problem reroll", problem_reroll),
+        _cmd("problem reroll", problem_reroll, shows=PUBLIC),
         _cmd(
             "problem solved",
             problem_solved,
             Option("link"),
             Option("language"),
             Option("problem"),
+            shows=PUBLIC,
         ),
-        _cmd("problem today", problem_today),
-        _cmd("problem history", problem_history, Option("n", "int")),
-        _cmd("problem show", problem_show, Option("problem", "str", True)),
-        _cmd("progress log", progress_log, Option("note", "str", True), *_ENTRY_OPTIONS),
+        _cmd("problem today", problem_today, shows=PRIVATE),
+        _cmd("problem history", problem_history, Option("n", "int"), shows=PRIVATE),
+        _cmd("problem show", problem_show, Option("problem", "str", True), shows=PRIVATE),
+        _cmd(
+            "progress log", progress_log, Option("note", "str", True), *_ENTRY_OPTIONS, shows=PUBLIC
+        ),
         _cmd(
             "progress edit",
             progress_edit,
             Option("id", "int", True),
             Option("note"),
             *_ENTRY_OPTIONS,
+            shows=PRIVATE,
         ),
-        _cmd("progress delete", progress_delete, Option("id", "int", True)),
-        _cmd("progress me", progress_me),
-        _cmd("progress group", progress_group, Option("period")),
-        _cmd("progress leaderboard", progress_leaderboard, Option("task")),
-        _cmd("progress export", progress_export),
-        _cmd("progress reminder", progress_reminder, Option("mode", "str", True)),
-        _cmd("progress forget", progress_forget, Option("user", "user", True)),
-        _cmd("lesson list", lesson_list),
-        _cmd("lesson show", lesson_show, Option("id", "str", True)),
-        _run("lesson run", lesson_run, Option("id", "str", True)),
-        _run("run", code_run, Option("code", "str", True)),
-        _cmd("competition show", competition_show),
+        _cmd("progress delete", progress_delete, Option("id", "int", True), shows=PRIVATE),
+        _cmd("progress me", progress_me, shows=PRIVATE),
+        _cmd("progress group", progress_group, Option("period"), shows=PRIVATE),
+        _cmd("progress leaderboard", progress_leaderboard, Option("task"), shows=PRIVATE),
+        _cmd("progress export", progress_export, shows=PRIVATE),
+        _cmd("progress reminder", progress_reminder, Option("mode", "str", True), shows=PRIVATE),
+        _cmd("progress forget", progress_forget, Option("user", "user", True), shows=PRIVATE),
+        _cmd("lesson list", lesson_list, shows=PRIVATE),
+        _cmd("lesson show", lesson_show, Option("id", "str", True), shows=PUBLIC),
+        _run("lesson run", lesson_run, Option("id", "str", True), shows=PUBLIC),
+        _run("run", code_run, Option("code", "str", True), shows=PUBLIC),
+        _cmd("competition show", competition_show, shows=PRIVATE),
         _cmd(
             "competition set",
             competition_set,
             Option("name"),
             Option("deadline", "date"),
             Option("limit", "int"),
+            shows=PRIVATE,
         ),
         _cmd(
             "competition task",
@@ -500,6 +524,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             Option("metric"),
             Option("higher", "bool"),
             Option("remove", "bool"),
+            shows=PRIVATE,
         ),
     )
 }

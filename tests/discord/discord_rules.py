@@ -88,3 +88,59 @@ def check_message(body: dict[str, Any], attachments: int) -> None:
         total += _embed_size(embed)
     if total > EMBED_TOTAL:
         raise DiscordRefusal(400, INVALID_FORM_BODY, f"embeds: {total} > {EMBED_TOTAL} chars")
+
+
+# --- interactions: tokens, forms and autocomplete ---------------------------------------
+# "Receiving and Responding": a follow-up, edit or deletion with an expired token is
+# refused as an invalid webhook token; before the first response there is no webhook yet.
+# "Component Reference" (modals): a title of up to 45 characters, up to 5 rows, a text
+# input's label up to 45, placeholder up to 100, value and max_length up to 4,000.
+# "Application Commands": at most 25 autocomplete choices, names and string values up to
+# 100 characters; integer and number options between -2^53 and 2^53.
+
+UNKNOWN_WEBHOOK = 10015
+INVALID_WEBHOOK_TOKEN = 50027
+MODAL_TITLE = 45
+MODAL_ROWS = 5
+TEXT_INPUT_LABEL = 45
+TEXT_INPUT_PLACEHOLDER = 100
+TEXT_INPUT_VALUE = 4000
+MAX_CHOICES = 25
+CHOICE_NAME = 100
+CHOICE_VALUE = 100
+MAX_SAFE_INTEGER = 2**53
+
+
+def check_modal(data: dict[str, Any]) -> None:
+    """Refuse a form (modal callback data) as Discord would."""
+    if len(data.get("title") or "") > MODAL_TITLE:
+        raise DiscordRefusal(400, INVALID_FORM_BODY, f"modal title > {MODAL_TITLE}")
+    rows = data.get("components") or []
+    if not 1 <= len(rows) <= MODAL_ROWS:
+        raise DiscordRefusal(400, INVALID_FORM_BODY, f"{len(rows)} rows, 1 to {MODAL_ROWS}")
+    for row in rows:
+        for item in row.get("components") or []:
+            label = item.get("label") or ""
+            if len(label) > TEXT_INPUT_LABEL:
+                raise DiscordRefusal(400, INVALID_FORM_BODY, f"label > {TEXT_INPUT_LABEL}")
+            if len(item.get("placeholder") or "") > TEXT_INPUT_PLACEHOLDER:
+                raise DiscordRefusal(400, INVALID_FORM_BODY, "placeholder too long")
+            limit = min(item.get("max_length") or TEXT_INPUT_VALUE, TEXT_INPUT_VALUE)
+            value = item.get("value") or ""
+            if len(value) > limit:
+                raise DiscordRefusal(
+                    400, INVALID_FORM_BODY, f"{item.get('custom_id')}: value {len(value)} > {limit}"
+                )
+
+
+def check_choices(data: dict[str, Any]) -> None:
+    """Refuse an autocomplete answer as Discord would."""
+    choices = data.get("choices") or []
+    if len(choices) > MAX_CHOICES:
+        raise DiscordRefusal(400, INVALID_FORM_BODY, f"{len(choices)} choices > {MAX_CHOICES}")
+    for choice in choices:
+        if not 1 <= len(choice["name"]) <= CHOICE_NAME:
+            raise DiscordRefusal(400, INVALID_FORM_BODY, "choice name length")
+        value = choice["value"]
+        if isinstance(value, str) and len(value) > CHOICE_VALUE:
+            raise DiscordRefusal(400, INVALID_FORM_BODY, "choice value too long")

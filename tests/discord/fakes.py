@@ -1,10 +1,29 @@
-"""Fakes for offline Discord tests.
+"""A Discord double for offline tests, as strict as Discord itself.
 
 ``Gateway`` builds interaction payloads the way Discord sends them and feeds real
 ``discord.Interaction`` objects to the bot (the command tree, or the view store for
-buttons). ``Recorder`` replaces the webhook adapter's interaction methods (respond,
-follow up, edit or delete the original response), so what the bot answers is recorded
-instead of sent.
+buttons and forms). Interaction ids are snowflakes minted from an injected clock (the
+core's ``ManualClock`` unless told otherwise), so ``Interaction.created_at`` is "now" by that
+clock, or ``age`` seconds earlier; nothing ever sleeps.
+
+``Recorder`` replaces the webhook adapter's interaction calls (respond, follow up, edit or
+delete the original response) and, when asked, the channel and direct-message sends, and
+answers as Discord does (``discord_rules``): it refuses what Discord refuses with the
+``discord.HTTPException`` subclass discord.py would raise, and records what was shown,
+to whom, and who was notified:
+
+- message limits (content, attachments, embeds), forms and autocomplete answers;
+- the first response within 3 seconds of the interaction's creation (else 404, Unknown
+  Interaction), and only one (else 400, already acknowledged);
+- follow-ups, edits and deletions only while the token lives (15 minutes; then 401,
+  Invalid Webhook Token) and only after a first response (404, Unknown Webhook);
+- the first follow-up after a "thinking…" deferral edits that message and keeps its
+  visibility, whatever the follow-up's ephemeral flag says;
+- an edit never notifies anyone; a new message notifies those its allowed mentions allow
+  (an ephemeral one nobody);
+- 403/404 (or any status) with Discord's error code, and 429 with ``retry_after``, when a
+  test arms them; discord.py waits a 429 out and retries (at most 5 tries), and so does
+  the double, on the clock.
 """
 
 from __future__ import annotations
@@ -12,7 +31,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,18 +43,45 @@ from discord import app_commands
 from discord.webhook.async_ import AsyncWebhookAdapter
 
 from bot.adapters.discord.bot import StudyBot
+from bot.adapters.discord.cogs.admin import discord_path
+from bot.clock import ManualClock
 from bot.commands import COMMANDS
 from bot.config import Settings
 from bot.core import Core
+from tests.discord import discord_rules as rules
 
 SEOUL = ZoneInfo("Asia/Seoul")
 GUILD_ID = 1_000
 CHANNEL_ID = 2_000
 APPLICATION_ID = 3_000
+DM_CHANNELS = 7_000_000  # a user's direct-message channel id: this plus the user id
 MANAGE_GUILD = 0x20
 EPHEMERAL = 64
 TEXT_INPUT = 4
 OPTION_TYPES = {"str": 3, "date": 3, "int": 4, "bool": 5, "user": 6, "channel": 7, "float": 10}
+# interaction callback types
+MESSAGE, DEFERRED, DEFERRED_UPDATE, UPDATE, AUTOCOMPLETE, MODAL = 4, 5, 6, 7, 8, 9
+ROUTES = ("response", "followup", "edit", "delete", "channel")
+REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
+MESSAGES = {
+    rules.UNKNOWN_CHANNEL: "Unknown Channel",
+    rules.UNKNOWN_MESSAGE: "Unknown Message",
+    rules.UNKNOWN_WEBHOOK: "Unknown Webhook",
+    rules.UNKNOWN_INTERACTION: "Unknown interaction",
+    rules.ALREADY_ACKNOWLEDGED: "Interaction has already been acknowledged.",
+    rules.MISSING_ACCESS: "Missing Access",
+    rules.CANNOT_DM: "Cannot send messages to this user",
+    rules.MISSING_PERMISSIONS: "Missing Permissions",
+    rules.INVALID_WEBHOOK_TOKEN: "Invalid Webhook Token",
+}
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
 
 
 @dataclass(frozen=True)
@@ -55,14 +103,20 @@ CAROL = Person(103, "carol")
 
 @dataclass
 class Sent:
-    """One message (or autocomplete answer, deferral, edit or deletion) the bot would have sent."""
+    """One message (or autocomplete answer, deferral, form, edit or deletion) the bot sent,
+    as Discord shows it."""
 
-    interaction_id: int
-    via: str  # "response" (the interaction callback), "followup", "edit" or "delete" (original)
+    interaction_id: int  # 0 for a channel or direct message
+    via: str  # "response" (the interaction callback), "followup", "edit" or "delete" (the
+    # original response), "channel" (a channel or direct message)
     type: int | None  # callback type: 4 message, 5 deferred (thinking), 6 deferred update,
     # 7 update message, 8 autocomplete, 9 modal (a form)
     data: dict[str, Any]
     files: list[tuple[str, bytes]] = field(default_factory=list)
+    private: bool = False  # only the caller sees it (what Discord shows, not what was asked)
+    notified: frozenset[int] = frozenset()  # users Discord notifies
+    edits_original: bool = False  # a follow-up Discord turned into an edit of "thinking…"
+    channel_id: int | None = None  # where a channel or direct message went
 
     @property
     def content(self) -> str:
@@ -70,6 +124,12 @@ class Sent:
 
     @property
     def ephemeral(self) -> bool:
+        """Shown to the caller only (as Discord shows it)."""
+        return self.private
+
+    @property
+    def asked_ephemeral(self) -> bool:
+        """The ephemeral flag the bot sent (Discord may ignore it)."""
         return bool(self.data.get("flags", 0) & EPHEMERAL)
 
     @property
@@ -109,50 +169,257 @@ def _json_part(payload: dict[str, Any] | None, multipart: list[dict[str, Any]] |
     return json.loads(multipart[0]["value"])
 
 
-class Recorder:
-    """Stands in for the webhook adapter's interaction calls and records what they get."""
+# --- Discord's answers -------------------------------------------------------------------
 
-    def __init__(self) -> None:
-        self.sent: list[Sent] = []
+
+@dataclass
+class FakeResponse:
+    """What ``discord.HTTPException`` reads of an aiohttp response."""
+
+    status: int
+    reason: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def http_error(status: int, code: int, message: str = "", **extra: Any) -> discord.HTTPException:
+    """The exception discord.py raises for Discord's answer ``status`` with JSON error
+    ``{"code": code, "message": message, ...}``."""
+    response = FakeResponse(status, REASONS.get(status, "Error"))
+    if "retry_after" in extra:
+        response.headers["Retry-After"] = str(extra["retry_after"])
+    data = {"code": code, "message": message or MESSAGES.get(code, ""), **extra}
+    if status == 403:
+        return discord.Forbidden(response, data)  # type: ignore[arg-type]
+    if status == 404:
+        return discord.NotFound(response, data)  # type: ignore[arg-type]
+    if status >= 500:
+        return discord.DiscordServerError(response, data)  # type: ignore[arg-type]
+    return discord.HTTPException(response, data)  # type: ignore[arg-type]
+
+
+def notified_by(body: dict[str, Any], private: bool) -> frozenset[int]:
+    """Users a new message notifies: those mentioned in its content that its allowed
+    mentions let through (without any, Discord parses them all); an ephemeral message
+    notifies nobody."""
+    if private:
+        return frozenset()
+    mentioned = {int(found) for found in _USER_MENTION.findall(body.get("content") or "")}
+    allowed = body.get("allowed_mentions")
+    if allowed is None or "users" in allowed.get("parse", []):
+        return frozenset(mentioned)
+    return frozenset(mentioned & {int(user) for user in allowed.get("users", [])})
+
+
+@dataclass
+class Armed:
+    """A refusal a test asked for: the next ``times`` requests on ``route`` get it."""
+
+    route: str  # one of ROUTES, or "any"
+    status: int
+    code: int
+    times: int
+    retry_after: float = 0.0
+
+
+@dataclass
+class _Original:
+    """An interaction's original response message, as Discord holds it."""
+
+    private: bool
+    loading: bool  # a deferral's "thinking…" message nobody has edited yet
+
+
+@dataclass
+class _Interaction:
+    created_at: datetime
+    acknowledged: int | None = None  # the callback type of the first response
+    original: _Original | None = None  # None: no such message (never sent, or deleted)
+
+
+class Recorder:
+    """Stands in for Discord's interaction endpoints (and, once ``install_channels`` ran,
+    channel and direct messages): enforces its rules and records what it shows."""
+
+    def __init__(self, clock: ManualClock | None = None) -> None:
+        self.sent: list[Sent] = []  # interaction answers, in order
+        self.posts: list[Sent] = []  # channel and direct messages, in order
+        self.clock = clock or ManualClock(datetime(2026, 12, 7, 8, 0, tzinfo=SEOUL))
+        self.waited = 0.0  # seconds discord.py would have slept on 429s
+        self._armed: list[Armed] = []
+        self._interactions: dict[int, _Interaction] = {}
+
+    # --- what a test arms ---------------------------------------------------------------
+
+    def fail(self, route: str, status: int, code: int, *, times: int = 1) -> None:
+        """Refuse the next ``times`` requests on ``route`` (``any``: every route)."""
+        assert route in (*ROUTES, "any"), route
+        self._armed.append(Armed(route, status, code, times))
+
+    def rate_limit(self, route: str, retry_after: float, *, times: int = 1) -> None:
+        """Answer the next ``times`` requests on ``route`` with 429 and ``retry_after``."""
+        assert route in (*ROUTES, "any"), route
+        self._armed.append(Armed(route, 429, 0, times, retry_after))
+
+    def _take(self, route: str) -> Armed | None:
+        for armed in self._armed:
+            if armed.route in (route, "any") and armed.times > 0:
+                armed.times -= 1
+                return armed
+        return None
+
+    def _gate(self, route: str) -> None:
+        """An armed answer for this request. A 429 is waited out as discord.py does (here
+        on the clock) and the request retried, at most 5 tries in all."""
+        for _attempt in range(5):
+            armed = self._take(route)
+            if armed is None:
+                return
+            if armed.status != 429:
+                raise http_error(armed.status, armed.code)
+            self.clock.advance(timedelta(seconds=armed.retry_after))
+            self.waited += armed.retry_after
+        limited = {"retry_after": armed.retry_after, "global": False}
+        raise http_error(429, 0, "You are being rate limited.", **limited)
+
+    # --- Discord's rules ----------------------------------------------------------------
+
+    def _interaction(self, interaction_id: int) -> _Interaction:
+        if interaction_id not in self._interactions:
+            created = discord.utils.snowflake_time(interaction_id)
+            self._interactions[interaction_id] = _Interaction(created)
+        return self._interactions[interaction_id]
+
+    def _age(self, state: _Interaction) -> float:
+        return (self.clock.now() - state.created_at).total_seconds()
+
+    def _token_alive(self, state: _Interaction) -> None:
+        if self._age(state) >= rules.TOKEN_LIFETIME_S:
+            raise http_error(401, rules.INVALID_WEBHOOK_TOKEN)
+        if state.acknowledged is None:
+            raise http_error(404, rules.UNKNOWN_WEBHOOK)
+
+    @staticmethod
+    def _check(check: Any, *args: Any) -> None:
+        try:
+            check(*args)
+        except rules.DiscordRefusal as refused:
+            raise http_error(refused.status, refused.code, refused.message) from None
+
+    def _check_message(self, body: dict[str, Any], files: int) -> None:
+        attachments = max(files, len(body.get("attachments") or []))
+        self._check(rules.check_message, body, attachments)
+
+    # --- the webhook adapter's interaction calls ------------------------------------------
 
     async def create_interaction_response(
         self, interaction_id: int, token: str, *, params: Any, **_: Any
     ) -> dict[str, Any]:
         body = _json_part(params.payload, params.multipart)  # {"type": ..., "data": {...}}
         files = [_read_file(f) for f in params.files or []]
-        data = body.get("data", {})  # a deferral may have none
-        self.sent.append(Sent(interaction_id, "response", body["type"], data, files))
-        return {"interaction": {"id": str(interaction_id), "type": body["type"]}}
+        kind, data = body["type"], body.get("data") or {}  # a deferral may have no data
+        state = self._interaction(interaction_id)
+        self._gate("response")
+        if self._age(state) > rules.ACK_DEADLINE_S:
+            raise http_error(404, rules.UNKNOWN_INTERACTION)
+        if state.acknowledged is not None:
+            raise http_error(400, rules.ALREADY_ACKNOWLEDGED)
+        if kind in (MESSAGE, UPDATE):
+            self._check_message(data, len(files))
+        elif kind == MODAL:
+            self._check(rules.check_modal, data)
+        elif kind == AUTOCOMPLETE:
+            self._check(rules.check_choices, data)
+        private = bool(data.get("flags", 0) & EPHEMERAL)
+        state.acknowledged = kind
+        if kind in (MESSAGE, DEFERRED):
+            state.original = _Original(private, loading=kind == DEFERRED)
+        elif kind in (DEFERRED_UPDATE, UPDATE):  # the original is the component's message
+            state.original = _Original(False, loading=False)
+        notified = notified_by(data, private) if kind == MESSAGE else frozenset()
+        self.sent.append(Sent(interaction_id, "response", kind, data, files, private, notified))
+        return {"interaction": {"id": str(interaction_id), "type": kind}}
 
     async def execute_webhook(self, webhook_id: int, token: str, **request: Any) -> dict[str, Any]:
-        return self._message("followup", token, **request)
+        """A follow-up: a new message, or (the first after "thinking…") an edit of it."""
+        interaction_id, state = self._by_token(token)
+        self._gate("followup")
+        self._token_alive(state)
+        body, files = self._body(**request)
+        self._check_message(body, len(files))
+        original = state.original
+        if original is not None and original.loading:
+            original.loading = False
+            sent = Sent(interaction_id, "followup", None, body, files, original.private)
+            sent.edits_original = True
+        else:
+            private = bool(body.get("flags", 0) & EPHEMERAL)
+            notified = notified_by(body, private)
+            sent = Sent(interaction_id, "followup", None, body, files, private, notified)
+        self.sent.append(sent)
+        return message_payload(sent.content, body.get("components", []))
 
     async def edit_original_interaction_response(
         self, application_id: int, token: str, **request: Any
     ) -> dict[str, Any]:
-        return self._message("edit", token, **request)
-
-    def _message(
-        self,
-        via: str,
-        token: str,
-        *,
-        payload: dict[str, Any] | None = None,
-        multipart: list[dict[str, Any]] | None = None,
-        files: list[discord.File] | None = None,
-        **_: Any,
-    ) -> dict[str, Any]:
-        """Record a follow-up or an edit (both name the interaction by its token)."""
-        body = _json_part(payload, multipart)
-        interaction_id = int(token.removeprefix("token-"))
-        recorded = [_read_file(f) for f in files or []]
-        self.sent.append(Sent(interaction_id, via, None, body, recorded))
+        interaction_id, state = self._by_token(token)
+        self._gate("edit")
+        self._token_alive(state)
+        if state.original is None:
+            raise http_error(404, rules.UNKNOWN_MESSAGE)
+        body, files = self._body(**request)
+        self._check_message(body, len(files))
+        state.original.loading = False
+        self.sent.append(Sent(interaction_id, "edit", None, body, files, state.original.private))
         return message_payload(body.get("content") or "", body.get("components", []))
 
     async def delete_original_interaction_response(
         self, application_id: int, token: str, **_: Any
     ) -> None:
-        self.sent.append(Sent(int(token.removeprefix("token-")), "delete", None, {}))
+        interaction_id, state = self._by_token(token)
+        self._gate("delete")
+        self._token_alive(state)
+        if state.original is None:
+            raise http_error(404, rules.UNKNOWN_MESSAGE)
+        private = state.original.private
+        state.original = None
+        self.sent.append(Sent(interaction_id, "delete", None, {}, private=private))
+
+    def _by_token(self, token: str) -> tuple[int, _Interaction]:
+        interaction_id = int(token.removeprefix("token-"))
+        return interaction_id, self._interaction(interaction_id)
+
+    @staticmethod
+    def _body(
+        *,
+        payload: dict[str, Any] | None = None,
+        multipart: list[dict[str, Any]] | None = None,
+        files: list[discord.File] | None = None,
+        **_: Any,
+    ) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+        return _json_part(payload, multipart), [_read_file(f) for f in files or []]
+
+    # --- channel and direct messages (the bot's own HTTP client) ---------------------------
+
+    async def send_message(self, channel_id: int, *, params: Any) -> dict[str, Any]:
+        self._gate("channel")
+        body = _json_part(params.payload, params.multipart)
+        files = [_read_file(f) for f in params.files or []]
+        self._check_message(body, len(files))
+        direct = int(channel_id) >= DM_CHANNELS
+        sent = Sent(0, "channel", None, body, files, direct, notified_by(body, direct))
+        sent.channel_id = int(channel_id)
+        self.posts.append(sent)
+        return message_payload(sent.content, body.get("components", []), int(channel_id))
+
+    async def start_private_message(self, user_id: int) -> dict[str, Any]:
+        return {
+            "id": str(DM_CHANNELS + int(user_id)),
+            "type": 1,
+            "last_message_id": None,
+            "recipients": [user_payload(Person(int(user_id), "someone"))],
+        }
+
+    # --- installing -----------------------------------------------------------------------
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         adapter = AsyncWebhookAdapter
@@ -164,12 +431,18 @@ class Recorder:
         ):
             monkeypatch.setattr(adapter, name, _bound(getattr(self, name)))
 
+    def install_channels(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Also record channel and direct messages the bot sends (``self.posts``)."""
+        client = discord.http.HTTPClient
+        for name in ("send_message", "start_private_message"):
+            monkeypatch.setattr(client, name, _bound(getattr(self, name)))
+
     def for_interaction(self, interaction_id: int) -> list[Sent]:
         return [s for s in self.sent if s.interaction_id == interaction_id]
 
 
 def _bound(method: Any) -> Any:
-    """A replacement method that ignores the adapter instance it is called on."""
+    """A replacement method that ignores the instance it is called on."""
 
     async def replacement(_adapter: Any, *args: Any, **kwargs: Any) -> Any:
         return await method(*args, **kwargs)
@@ -218,11 +491,16 @@ async def installed_bot(core: Core, settings: Settings) -> StudyBot:
     return bot
 
 
-def message_payload(content: str, components: list[dict[str, Any]]) -> dict[str, Any]:
+_MESSAGE_IDS = itertools.count(5_555)
+
+
+def message_payload(
+    content: str, components: list[dict[str, Any]], channel_id: int = CHANNEL_ID
+) -> dict[str, Any]:
     """A message the bot posted, as Discord describes it."""
     return {
-        "id": "5555",
-        "channel_id": str(CHANNEL_ID),
+        "id": str(next(_MESSAGE_IDS)),
+        "channel_id": str(channel_id),
         "author": user_payload(Person(APPLICATION_ID, "studybot")),
         "content": content,
         "timestamp": "2026-12-07T00:00:00+00:00",
@@ -240,15 +518,38 @@ def message_payload(content: str, components: list[dict[str, Any]]) -> dict[str,
     }
 
 
-_INTERACTION_IDS = itertools.count(9_000)  # unique across gateways (bots) in one run
+_SEQUENCE = itertools.count(1)  # the low bits of interaction ids: unique in one run
+
+
+def command_options(path: tuple[str, ...], values: list[dict[str, Any]]) -> dict[str, Any]:
+    """Application command data for ``path`` as Discord shows it (``/admin member add``
+    for the table's ``member add``), its options ``values`` in the innermost level."""
+    top, *rest = discord_path(path)
+    data: dict[str, Any] = {"id": "1", "name": top, "type": 1}
+    inner = values
+    for depth, name in reversed(list(enumerate(rest))):
+        kind = 1 if depth == len(rest) - 1 else 2  # a subcommand, or a group of them
+        inner = [{"name": name, "type": kind, "options": inner}]
+    data["options"] = inner
+    return data
 
 
 class Gateway:
-    """Builds interaction payloads the way Discord sends them and feeds them to the bot."""
+    """Builds interaction payloads the way Discord sends them and feeds them to the bot.
 
-    def __init__(self, bot: StudyBot, recorder: Recorder) -> None:
+    Interactions are created "now" by ``clock`` (the core's, unless given), or ``age``
+    seconds before; the recorder judges deadlines by the same clock."""
+
+    def __init__(self, bot: StudyBot, recorder: Recorder, clock: ManualClock | None = None) -> None:
         self.bot = bot
         self.recorder = recorder
+        self.clock: ManualClock = clock or bot.core.services.clock  # type: ignore[assignment]
+        recorder.clock = self.clock
+
+    def new_id(self, age: float = 0.0) -> int:
+        """A snowflake created ``age`` seconds ago by the clock."""
+        created = self.clock.now() - timedelta(seconds=age)
+        return discord.utils.time_snowflake(created) + next(_SEQUENCE) % (1 << 22)
 
     def _base(
         self,
@@ -260,8 +561,9 @@ class Gateway:
         locale: str,
         data: dict[str, Any],
         roles: list[int] | None = None,
+        age: float = 0.0,
     ) -> dict[str, Any]:
-        interaction_id = next(_INTERACTION_IDS)
+        interaction_id = self.new_id(age)
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(APPLICATION_ID),
@@ -279,12 +581,45 @@ class Gateway:
         if guild_id is None:
             payload["user"] = user_payload(person)
             payload["context"] = 1
+            payload["channel"] = {"id": str(DM_CHANNELS + person.id), "type": 1}
         else:
             payload["guild_id"] = str(guild_id)
             payload["guild_locale"] = "ko"
             payload["member"] = member_payload(person, MANAGE_GUILD if admin else 0, roles)
             payload["context"] = 0
+            payload["channel"] = {
+                "id": str(CHANNEL_ID),
+                "type": 0,
+                "name": "study",
+                "guild_id": str(guild_id),
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+            }
         return payload
+
+    def payload(
+        self,
+        kind: int = 2,
+        person: Person = ALICE,
+        *,
+        age: float = 0.0,
+        data: dict[str, Any] | None = None,
+        admin: bool = False,
+    ) -> dict[str, Any]:
+        """An interaction's payload (a slash command's by default) in the guild."""
+        data = data or command_options(("member", "list"), [])
+        return self._base(
+            kind, person, admin=admin, guild_id=GUILD_ID, locale="ko", data=data, age=age
+        )
+
+    def interaction(
+        self, kind: int = 2, person: Person = ALICE, *, age: float = 0.0
+    ) -> discord.Interaction[StudyBot]:
+        """A bare interaction the bot has not seen (to drive the double by hand)."""
+        payload = self.payload(kind, person, age=age)
+        return discord.Interaction(data=payload, state=self.bot._connection)  # type: ignore[arg-type]
 
     def command_data(
         self, path: str, options: dict[str, Any], focused: str | None = None
@@ -315,12 +650,8 @@ class Gateway:
             if name == focused:
                 option["focused"] = True
             values.append(option)
-        top, *rest = command.path
-        data: dict[str, Any] = {"id": "1", "name": top, "type": 1, "resolved": resolved}
-        if rest:
-            data["options"] = [{"name": rest[0], "type": 1, "options": values}]
-        else:
-            data["options"] = values
+        data = command_options(command.path, values)
+        data["resolved"] = resolved
         return data
 
     async def command(
@@ -332,12 +663,20 @@ class Gateway:
         guild_id: int | None = GUILD_ID,
         user_locale: str = "ko",
         roles: list[int] | None = None,
+        age: float = 0.0,
         **options: Any,
     ) -> list[Sent]:
-        """Run a slash command (``from_`` for the option ``from``); returns the answers."""
+        """Run a slash command (``from_`` for the option ``from``) created ``age`` seconds
+        ago; returns the answers."""
         data = self.command_data(path, {k.rstrip("_"): v for k, v in options.items()})
         return await self.send_command(
-            data, person, admin=admin, guild_id=guild_id, user_locale=user_locale, roles=roles
+            data,
+            person,
+            admin=admin,
+            guild_id=guild_id,
+            user_locale=user_locale,
+            roles=roles,
+            age=age,
         )
 
     async def send_command(
@@ -349,10 +688,18 @@ class Gateway:
         guild_id: int | None = GUILD_ID,
         user_locale: str = "ko",
         roles: list[int] | None = None,
+        age: float = 0.0,
     ) -> list[Sent]:
         """Dispatch application command ``data`` as ``CommandTree._from_interaction`` does."""
         payload = self._base(
-            2, person, admin=admin, guild_id=guild_id, locale=user_locale, data=data, roles=roles
+            2,
+            person,
+            admin=admin,
+            guild_id=guild_id,
+            locale=user_locale,
+            data=data,
+            roles=roles,
+            age=age,
         )
         interaction = discord.Interaction(data=payload, state=self.bot._connection)
         try:
@@ -378,13 +725,17 @@ class Gateway:
         interaction = discord.Interaction(data=payload, state=self.bot._connection)
         await self.bot.tree._call(interaction)
         (answer,) = self.recorder.for_interaction(interaction.id)
-        assert answer.type == 8
+        assert answer.type == AUTOCOMPLETE
         return answer.choices
 
-    async def press(self, message: Sent, custom_id: str, person: Person) -> list[Sent]:
+    async def press(
+        self, message: Sent, custom_id: str, person: Person, *, age: float = 0.0
+    ) -> list[Sent]:
         """Press a button of a message the bot sent, as the gateway would deliver it."""
         data = {"custom_id": custom_id, "component_type": 2}
-        payload = self._base(3, person, admin=False, guild_id=GUILD_ID, locale="ko", data=data)
+        payload = self._base(
+            3, person, admin=False, guild_id=GUILD_ID, locale="ko", data=data, age=age
+        )
         payload["message"] = message_payload(message.content, message.data.get("components", []))
         interaction_id = int(payload["id"])
         self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
@@ -394,9 +745,11 @@ class Gateway:
         await asyncio.gather(*pending)
         return self.recorder.for_interaction(interaction_id)
 
-    async def submit(self, form: Sent, typed: dict[str, str], person: Person = ALICE) -> list[Sent]:
+    async def submit(
+        self, form: Sent, typed: dict[str, str], person: Person = ALICE, *, age: float = 0.0
+    ) -> list[Sent]:
         """Submit a form the bot opened: every input as shown, with ``typed`` typed in."""
-        assert form.type == 9, "not a form"
+        assert form.type == MODAL, "not a form"
         rows = [
             {
                 "type": 1,
@@ -411,7 +764,9 @@ class Gateway:
             for key, shown in form.inputs.items()
         ]
         data = {"custom_id": form.data["custom_id"], "components": rows}
-        payload = self._base(5, person, admin=False, guild_id=GUILD_ID, locale="ko", data=data)
+        payload = self._base(
+            5, person, admin=False, guild_id=GUILD_ID, locale="ko", data=data, age=age
+        )
         interaction_id = int(payload["id"])
         self.bot._connection.parse_interaction_create(payload)  # type: ignore[arg-type]
         pending = [

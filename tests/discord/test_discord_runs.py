@@ -68,11 +68,14 @@ async def test_queue_position_is_sent_before_the_result(
 ) -> None:
     await gateway.command("member join", ALICE)
     sandbox.position = 3
-    deferred, queued, result = await gateway.command("run", ALICE, code="print(2)")
-    assert deferred.type == DEFERRED
-    assert queued.via == "followup" and queued.ephemeral
-    assert queued.content.startswith("대기 3번째입니다.")
-    assert result.via == "edit" and "```\n2\n```" in result.content
+    deferred, waiting, queued, result = await gateway.command("run", ALICE, code="print(2)")
+    assert deferred.type == DEFERRED and not deferred.ephemeral  # the result will be public
+    # "thinking…" becomes a public waiting line first, or Discord would turn the private
+    # notice into an edit of it that everyone sees
+    assert waiting.via == "edit" and waiting.content == "코드를 실행할 차례를 기다리고 있습니다…"
+    assert queued.via == "followup" and not queued.edits_original
+    assert queued.ephemeral and queued.content.startswith("대기 3번째입니다.")
+    assert result.via == "edit" and not result.ephemeral and "```\n2\n```" in result.content
 
 
 async def test_run_without_code_opens_a_form_that_runs_it(

@@ -1,5 +1,6 @@
-"""Slow answers: the interaction is deferred before Discord's 3 s run out, then the reply
-replaces the "thinking…" message (public) or is sent privately after deleting it.
+"""Slow answers: the interaction is deferred before Discord's 3 s run out ("thinking…",
+private when the command's answer is), then the reply replaces it: an edit when it is seen
+by the same people, else the thinking message is deleted and the reply sent anew.
 
 No test waits for real: the bot defers at once (``defer_after = 0``) and the core holds
 its answer until the deferral has been sent.
@@ -68,13 +69,12 @@ async def test_slow_public_reply_edits_the_thinking_message(gateway: Gateway) ->
 
 
 @pytest.mark.usefixtures("slow")
-async def test_slow_private_reply_replaces_the_thinking_message_privately(
-    gateway: Gateway,
-) -> None:
-    thinking, deleted, private = await gateway.command("mod today", BOB)
+async def test_slow_private_reply_thinks_privately(gateway: Gateway) -> None:
+    """``mod today`` answers privately: even "thinking…" is shown to the caller alone."""
+    thinking, private = await gateway.command("mod today", BOB)
     assert (thinking.via, thinking.type) == ("response", DEFERRED)
-    assert deleted.via == "delete"
-    assert private.via == "followup" and private.data["flags"] == EPHEMERAL
+    assert thinking.data["flags"] == EPHEMERAL and thinking.ephemeral
+    assert private.via == "edit" and private.ephemeral
     assert private.content.startswith("12월 7일(월)")
 
 

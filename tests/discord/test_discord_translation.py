@@ -15,6 +15,7 @@ from discord.app_commands import TranslationContext, TranslationContextLocation,
 
 import bot.i18n
 from bot.adapters.discord.bot import StudyBot
+from bot.adapters.discord.cogs.admin import table_path
 from bot.adapters.discord.translator import StudyTranslator
 from bot.commands import COMMANDS
 from bot.services.problems import LANGUAGES
@@ -55,10 +56,12 @@ def nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def test_tree_matches_the_command_table(studybot: StudyBot) -> None:
-    """Each Discord command is in the table with the same options of the same types, and
-    each area of the table (member, mod, away, schedule, problem, ...) is served completely."""
+    """Each Discord command is in the table with the same options of the same types (the
+    admin commands shown under /admin), and each area of the table (member, mod, away,
+    schedule, problem, ...) is served completely."""
     slash = [p for p in await payloads(studybot) if p.get("type", 1) == 1]  # not menus
-    found = {path: payload for p in slash for path, payload in leaves(p)}
+    found = {table_path(path): payload for p in slash for path, payload in leaves(p)}
+    assert len(found) == sum(len(leaves(p)) for p in slash), "two commands run the same path"
     served = {path[0] for path in found}
     assert served >= {"member", "mod", "away", "schedule", "problem"}
     assert served == {path[0] for path in COMMANDS}, "an area of the table has no cog"
@@ -125,7 +128,8 @@ async def test_every_command_is_guild_only(studybot: StudyBot) -> None:
 
 
 async def test_locale_option_offers_ko_and_en(studybot: StudyBot) -> None:
-    (schedule,) = [p for p in await payloads(studybot) if p["name"] == "schedule"]
+    (admin,) = [p for p in await payloads(studybot) if p["name"] == "admin"]
+    (schedule,) = [o for o in admin["options"] if o["name"] == "schedule"]
     (set_command,) = [o for o in schedule["options"] if o["name"] == "set"]
     (locale,) = [o for o in set_command["options"] if o["name"] == "locale"]
     assert [c["value"] for c in locale["choices"]] == ["ko", "en"]
@@ -156,7 +160,12 @@ async def test_progress_and_competition_speak_korean(studybot: StudyBot) -> None
     log = {o["name"]: o for o in progress["log"]["options"]}
     assert log["score"]["type"] == 10 and log["submitted"]["type"] == 5  # number, boolean
     assert not any(o.get("required") for o in log.values())  # no note: the form opens
-    (forget_user,) = progress["forget"]["options"]
+    assert "forget" not in progress  # an admin command: under /admin
+    admin = {o["name"]: o for o in top["admin"]["options"]}
+    assert admin["progress"]["name_localizations"]["ko"] == "기록"
+    (forget,) = admin["progress"]["options"]
+    assert forget["name_localizations"]["ko"] == "잊기"
+    (forget_user,) = forget["options"]
     assert forget_user["type"] == 6  # a user picker
 
 

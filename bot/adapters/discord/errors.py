@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.dispatch import group_locale, respond
+from bot.adapters.discord.dispatch import group_locale, known_locale, respond
 from bot.adapters.discord.rendering import locale_of_user, render_reply
 from bot.core import error_reply
 from bot.errors import DomainError, InvalidInput, PermissionDenied
@@ -44,12 +44,16 @@ def as_domain_error(error: BaseException) -> BaseException:
 
 
 async def _locale(bot: StudyBot, interaction: discord.Interaction[Any]) -> str:
+    """The group's language (as last seen, when known: no database wait), else the user's."""
     fallback = locale_of_user(interaction.locale, bot.settings.default_locale)
     if interaction.guild_id is None:
         return fallback
+    known = known_locale(bot.core, interaction.guild_id)
+    if known is not None:
+        return known
     try:
         group_id = await bot.core.group_for_guild(interaction.guild_id)
-        return await group_locale(bot.core, group_id)
+        return await group_locale(bot.core, group_id, interaction.guild_id)
     except Exception:
         log.exception("could not read the group's locale for guild %s", interaction.guild_id)
         return fallback

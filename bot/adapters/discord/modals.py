@@ -2,9 +2,12 @@
 
 ``/progress log`` without a note opens ``ProgressLogForm``: a paragraph for the note and
 short fields for the task, score, model and how to reproduce it (Discord allows five
-inputs). Options given with the command fill the form in advance, or (the metric and
-whether it was submitted, which have no field) travel with it. Submitting runs the command
-like the slash command would.
+inputs). Options given with the command fill the form in advance (cut to the field's
+length), or (the metric and whether it was submitted, which have no field) travel with it.
+Submitting runs the command like the slash command would.
+
+A form is the interaction's first answer: it opens at once, in the group's language as
+last seen (else the member's own), without waiting on the database.
 
 Each opening has its own custom id, so two members writing at once never share a form; a
 form nobody submits is forgotten after ``FORM_TIMEOUT``. A form open while the bot
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.adapters.discord.client import bot_of
-from bot.adapters.discord.dispatch import call_for, group_locale
+from bot.adapters.discord.dispatch import form_locale
 from bot.adapters.discord.errors import report_error
 from bot.errors import InvalidInput
 from bot.i18n import text
@@ -57,8 +60,9 @@ def parse_score(raw: str) -> float:
     return value
 
 
-def _prefill(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _prefill(value: Any, limit: int) -> str | None:
+    """A field's value given in advance, never longer than the field takes."""
+    return None if value is None else str(value)[:limit]
 
 
 class ProgressLogForm(discord.ui.Modal):
@@ -73,30 +77,26 @@ class ProgressLogForm(discord.ui.Modal):
         # What the form has no field for is carried to the command as it was given.
         self.carried = {k: v for k, v in given.items() if k not in FORM_FIELDS and v is not None}
 
-        def field(name: str, **kwargs: Any) -> discord.ui.TextInput[ProgressLogForm]:
+        def field(name: str, limit: int, **kwargs: Any) -> discord.ui.TextInput[ProgressLogForm]:
             hint = kwargs.pop("hint", None)
             return discord.ui.TextInput(
                 label=text(locale, f"discord.progress_form.{name}"),
                 custom_id=name,
                 placeholder=text(locale, hint) if hint else None,
-                default=_prefill(given.get(name)),
+                default=_prefill(given.get(name), limit),
+                max_length=limit,
                 **kwargs,
             )
 
         paragraph = discord.TextStyle.paragraph
-        self.note = field(
-            "note", style=paragraph, max_length=MAX_NOTE, hint="discord.progress_form.note_hint"
-        )
-        self.task = field("task", required=False, max_length=MAX_TASK)
+        self.note = field("note", MAX_NOTE, style=paragraph, hint="discord.progress_form.note_hint")
+        self.task = field("task", MAX_TASK, required=False)
         self.score = field(
-            "score",
-            required=False,
-            max_length=MAX_SCORE_TEXT,
-            hint="discord.progress_form.score_hint",
+            "score", MAX_SCORE_TEXT, required=False, hint="discord.progress_form.score_hint"
         )
-        self.model = field("model", required=False, max_length=MAX_MODEL)
+        self.model = field("model", MAX_MODEL, required=False)
         self.repro = field(
-            "repro", required=False, max_length=MAX_REPRO, hint="discord.progress_form.repro_hint"
+            "repro", MAX_REPRO, required=False, hint="discord.progress_form.repro_hint"
         )
         for item in (self.note, self.task, self.score, self.model, self.repro):
             self.add_item(item)
@@ -128,8 +128,7 @@ async def open_progress_form(
     bot: StudyBot, interaction: discord.Interaction[Any], given: dict[str, Any]
 ) -> ProgressLogForm:
     """Answer the interaction with the form, filled in with the options ``given``."""
-    call = await call_for(bot, interaction)  # refuses direct messages
-    locale = await group_locale(bot.core, call.group_id)
+    locale = form_locale(bot, interaction)  # refuses direct messages
     form = ProgressLogForm(locale, given, custom_id=f"{FORM_PREFIX}{interaction.id}")
     await interaction.response.send_modal(form)
     return form

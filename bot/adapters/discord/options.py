@@ -1,4 +1,6 @@
-"""Option types and autocomplete: Discord values become the command table's plain refs."""
+"""Option types, limits and autocomplete: Discord values become the command table's plain
+refs, and each option declares the limits the services enforce, so the client refuses a
+value before the bot does (the services still check: the console has no such client)."""
 
 from __future__ import annotations
 
@@ -11,16 +13,32 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
+from bot.adapters.discord import channels
 from bot.commands import ChannelRef, UserRef
-from bot.services import choices
+from bot.services import choices, competition, problems, progress, rotation
 from bot.services.choices import MAX_CHOICES
+from bot.services.groups import MAX_REMINDER_MINUTES
 
 if TYPE_CHECKING:
     from bot.adapters.discord.bot import StudyBot
 
 __all__ = [
     "MAX_CHOICES",
+    "MAX_CODE",
+    "MAX_ID",
     "ChannelOption",
+    "Code",
+    "CompetitionName",
+    "DailyLimit",
+    "HistoryCount",
+    "Metric",
+    "Model",
+    "Note",
+    "ReminderMinutes",
+    "Repro",
+    "RowId",
+    "ScheduleDays",
+    "TaskName",
     "UserOption",
     "given",
     "problem_choices",
@@ -44,7 +62,9 @@ class UserRefTransformer(app_commands.Transformer):
 
 
 class ChannelRefTransformer(app_commands.Transformer):
-    """A text channel option, as ``ChannelRef(id, name)``."""
+    """A channel the bot can post in, as ``ChannelRef(id, name)``: a text or announcement
+    channel where it may view, send, embed, attach and start and post in threads (see
+    ``channels.check_channel``; a refusal names what is missing)."""
 
     @property
     def type(self) -> discord.AppCommandOptionType:
@@ -52,11 +72,14 @@ class ChannelRefTransformer(app_commands.Transformer):
 
     @property
     def channel_types(self) -> list[discord.ChannelType]:
-        return [discord.ChannelType.text, discord.ChannelType.news]
+        return sorted(channels.POSTABLE, key=lambda kind: kind.value)
 
     async def transform(
-        self, interaction: discord.Interaction[Any], value: app_commands.AppCommandChannel
+        self,
+        interaction: discord.Interaction[Any],
+        value: app_commands.AppCommandChannel | app_commands.AppCommandThread,
     ) -> ChannelRef:
+        channels.check_channel(interaction, value)
         return ChannelRef(value.id, value.name)
 
 
@@ -70,6 +93,25 @@ def given(parameters: dict[str, Any]) -> dict[str, Any]:
 
 UserOption = app_commands.Transform[UserRef, UserRefTransformer]
 ChannelOption = app_commands.Transform[ChannelRef, ChannelRefTransformer]
+
+
+# --- limits ----------------------------------------------------------------------------
+
+MAX_ID = 2**53  # Discord's largest integer option, well inside the database's 64-bit ids
+MAX_CODE = 4000  # Discord's longest text input: the /run form, and so the /run option too
+
+RowId = app_commands.Range[int, 1, MAX_ID]  # a swap request's or a progress entry's number
+Note = app_commands.Range[str, None, progress.MAX_NOTE]
+TaskName = app_commands.Range[str, None, competition.MAX_TASK]
+Metric = app_commands.Range[str, None, competition.MAX_METRIC]
+Model = app_commands.Range[str, None, progress.MAX_MODEL]
+Repro = app_commands.Range[str, None, progress.MAX_REPRO]
+CompetitionName = app_commands.Range[str, None, competition.MAX_NAME]
+Code = app_commands.Range[str, None, MAX_CODE]
+ScheduleDays = app_commands.Range[int, 1, rotation.MAX_SCHEDULE_DAYS]
+HistoryCount = app_commands.Range[int, 1, problems.MAX_HISTORY]
+ReminderMinutes = app_commands.Range[int, 0, MAX_REMINDER_MINUTES]
+DailyLimit = app_commands.Range[int, 0, competition.MAX_DAILY_LIMIT]
 
 
 # --- autocomplete --------------------------------------------------------------------

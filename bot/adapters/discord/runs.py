@@ -1,5 +1,5 @@
-"""The ``/run`` form: a box for the code when ``/run`` is given none. Submitting it runs
-``/run`` through the command table like any other command."""
+"""The ``/run`` form: a box for the code when ``/run`` is given none. It opens at once (see
+``modals``); submitting it runs ``/run`` through the command table like any other command."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.adapters.discord.client import bot_of
-from bot.adapters.discord.dispatch import call_for, group_locale
+from bot.adapters.discord.dispatch import form_locale
 from bot.adapters.discord.errors import report_error
+from bot.adapters.discord.options import MAX_CODE
 from bot.i18n import text
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 RUN_FORM_PREFIX = "studybot:run:"
 RUN_FORM_TIMEOUT = 3600.0
-MAX_CODE = 4000  # Discord's longest text input
 RUN = ("run",)
 
 
@@ -51,8 +51,7 @@ class RunForm(discord.ui.Modal):
 
 
 async def open_run_form(bot: StudyBot, interaction: discord.Interaction[Any]) -> RunForm:
-    call = await call_for(bot, interaction)  # refuses direct messages
-    locale = await group_locale(bot.core, call.group_id)
+    locale = form_locale(bot, interaction)  # refuses direct messages
     form = RunForm(locale, custom_id=f"{RUN_FORM_PREFIX}{interaction.id}")
     await interaction.response.send_modal(form)
     return form

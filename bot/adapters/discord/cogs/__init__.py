@@ -1,6 +1,7 @@
 """One extension per feature; each module's ``setup`` adds its cog to the bot."""
 
 EXTENSIONS = (
+    "bot.adapters.discord.cogs.admin",
     "bot.adapters.discord.cogs.competition",
     "bot.adapters.discord.cogs.lessons",
     "bot.adapters.discord.cogs.members",

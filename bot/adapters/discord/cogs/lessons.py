@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.adapters.discord.options import Code
 from bot.adapters.discord.runs import RUN, open_run_form
 from bot.adapters.discord.translator import cmd_name, command_texts, option_texts
 from bot.services import lessons
@@ -61,7 +62,7 @@ class Lessons(commands.Cog):
     @app_commands.command(**command_texts("run"))
     @app_commands.guild_only()
     @option_texts("run", code="code")
-    async def run_snippet(self, interaction: discord.Interaction, code: str | None = None) -> None:
+    async def run_snippet(self, interaction: discord.Interaction, code: Code | None = None) -> None:
         if code is None or not code.strip():
             await open_run_form(self.bot, interaction)
         else:

@@ -1,4 +1,4 @@
-"""/member join|leave|list|add|remove."""
+"""/member join|leave|list (adding and removing members is under /admin)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.options import UserOption
-from bot.adapters.discord.translator import command_texts, option_texts
+from bot.adapters.discord.translator import command_texts
 
 if TYPE_CHECKING:
     from bot.adapters.discord.bot import StudyBot
@@ -32,16 +31,6 @@ class Members(commands.Cog):
     @member.command(**command_texts("member list"))
     async def list_members(self, interaction: discord.Interaction) -> None:
         await self.bot.run_command(interaction, ("member", "list"), {})
-
-    @member.command(**command_texts("member add"))
-    @option_texts("member add", user="user")
-    async def add(self, interaction: discord.Interaction, user: UserOption) -> None:
-        await self.bot.run_command(interaction, ("member", "add"), {"user": user})
-
-    @member.command(**command_texts("member remove"))
-    @option_texts("member remove", user="user")
-    async def remove(self, interaction: discord.Interaction, user: UserOption) -> None:
-        await self.bot.run_command(interaction, ("member", "remove"), {"user": user})
 
 
 async def setup(bot: StudyBot) -> None:

@@ -1,4 +1,5 @@
-"""/problem pick|reroll|solved|today|history|show: the daily Programmers problem."""
+"""/problem pick|solved|today|history|show: the daily Programmers problem (rerolling the
+bot's pick is under /admin)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.options import problem_choices
+from bot.adapters.discord.options import HistoryCount, problem_choices
 from bot.adapters.discord.translator import cmd_choice, command_texts, option_texts
 from bot.services.problems import LANGUAGES
 
@@ -30,10 +31,6 @@ class Problems(commands.Cog):
         options = {"problem": problem, "force": force}
         await self.bot.run_command(interaction, ("problem", "pick"), options)
 
-    @problem.command(**command_texts("problem reroll"))
-    async def reroll(self, interaction: discord.Interaction) -> None:
-        await self.bot.run_command(interaction, ("problem", "reroll"), {})
-
     @problem.command(**command_texts("problem solved"))
     @option_texts("problem solved", link="link", language="language", problem="problem")
     @app_commands.choices(language=[cmd_choice("language", code) for code in LANGUAGES])
@@ -53,7 +50,9 @@ class Problems(commands.Cog):
 
     @problem.command(**command_texts("problem history"))
     @option_texts("problem history", n="n")
-    async def history(self, interaction: discord.Interaction, n: int | None = None) -> None:
+    async def history(
+        self, interaction: discord.Interaction, n: HistoryCount | None = None
+    ) -> None:
         await self.bot.run_command(interaction, ("problem", "history"), {"n": n})
 
     @problem.command(**command_texts("problem show"))

@@ -1,4 +1,5 @@
-"""/progress log|edit|delete|me|group|leaderboard|export|reminder|forget: competition progress."""
+"""/progress log|edit|delete|me|group|leaderboard|export|reminder: competition progress
+(deleting a member's data is under /admin)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.adapters.discord.modals import open_progress_form
-from bot.adapters.discord.options import UserOption, given, task_choices
+from bot.adapters.discord.options import (
+    Metric,
+    Model,
+    Note,
+    Repro,
+    RowId,
+    TaskName,
+    given,
+    task_choices,
+)
 from bot.adapters.discord.translator import cmd_choice, command_texts, option_texts
 
 if TYPE_CHECKING:
@@ -39,13 +49,13 @@ class Progress(commands.Cog):
     async def log(
         self,
         interaction: discord.Interaction,
-        note: str | None = None,
-        task: str | None = None,
-        metric: str | None = None,
+        note: Note | None = None,
+        task: TaskName | None = None,
+        metric: Metric | None = None,
         score: float | None = None,
-        model: str | None = None,
+        model: Model | None = None,
         submitted: bool | None = None,
-        repro: str | None = None,
+        repro: Repro | None = None,
     ) -> None:
         """Without a note, the form opens (filled in with what was given)."""
         options = given(locals())
@@ -59,20 +69,20 @@ class Progress(commands.Cog):
     async def edit(
         self,
         interaction: discord.Interaction,
-        id: int,
-        note: str | None = None,
-        task: str | None = None,
-        metric: str | None = None,
+        id: RowId,
+        note: Note | None = None,
+        task: TaskName | None = None,
+        metric: Metric | None = None,
         score: float | None = None,
-        model: str | None = None,
+        model: Model | None = None,
         submitted: bool | None = None,
-        repro: str | None = None,
+        repro: Repro | None = None,
     ) -> None:
         await self.bot.run_command(interaction, ("progress", "edit"), given(locals()))
 
     @progress.command(**command_texts("progress delete"))
     @option_texts("progress delete", id="id")
-    async def delete(self, interaction: discord.Interaction, id: int) -> None:
+    async def delete(self, interaction: discord.Interaction, id: RowId) -> None:
         await self.bot.run_command(interaction, ("progress", "delete"), {"id": id})
 
     @progress.command(**command_texts("progress me"))
@@ -87,7 +97,9 @@ class Progress(commands.Cog):
 
     @progress.command(**command_texts("progress leaderboard"))
     @option_texts("progress leaderboard", task="task")
-    async def leaderboard(self, interaction: discord.Interaction, task: str | None = None) -> None:
+    async def leaderboard(
+        self, interaction: discord.Interaction, task: TaskName | None = None
+    ) -> None:
         await self.bot.run_command(interaction, ("progress", "leaderboard"), {"task": task})
 
     @progress.command(**command_texts("progress export"))
@@ -99,11 +111,6 @@ class Progress(commands.Cog):
     @app_commands.choices(mode=[cmd_choice("reminder", value) for value in REMINDER_MODES])
     async def reminder(self, interaction: discord.Interaction, mode: str) -> None:
         await self.bot.run_command(interaction, ("progress", "reminder"), {"mode": mode})
-
-    @progress.command(**command_texts("progress forget"))
-    @option_texts("progress forget", user="user")
-    async def forget(self, interaction: discord.Interaction, user: UserOption) -> None:
-        await self.bot.run_command(interaction, ("progress", "forget"), {"user": user})
 
     @log.autocomplete("task")
     @edit.autocomplete("task")

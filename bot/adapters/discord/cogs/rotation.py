@@ -1,4 +1,4 @@
-"""/mod today|schedule|swap|accept|decline|skip and /away."""
+"""/mod today|schedule|swap|accept|decline and /away (skipping a turn is under /admin)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.options import UserOption, swap_choices
+from bot.adapters.discord.options import RowId, ScheduleDays, UserOption, swap_choices
 from bot.adapters.discord.translator import command_texts, option_texts
 
 if TYPE_CHECKING:
@@ -27,7 +27,9 @@ class Rotation(commands.Cog):
 
     @mod.command(**command_texts("mod schedule"))
     @option_texts("mod schedule", days="days")
-    async def schedule(self, interaction: discord.Interaction, days: int | None = None) -> None:
+    async def schedule(
+        self, interaction: discord.Interaction, days: ScheduleDays | None = None
+    ) -> None:
         await self.bot.run_command(interaction, ("mod", "schedule"), {"days": days})
 
     @mod.command(**command_texts("mod swap"))
@@ -44,12 +46,12 @@ class Rotation(commands.Cog):
 
     @mod.command(**command_texts("mod accept"))
     @option_texts("mod accept", id="id")
-    async def accept(self, interaction: discord.Interaction, id: int) -> None:
+    async def accept(self, interaction: discord.Interaction, id: RowId) -> None:
         await self.bot.run_command(interaction, ("mod", "accept"), {"id": id})
 
     @mod.command(**command_texts("mod decline"))
     @option_texts("mod decline", id="id")
-    async def decline(self, interaction: discord.Interaction, id: int) -> None:
+    async def decline(self, interaction: discord.Interaction, id: RowId) -> None:
         await self.bot.run_command(interaction, ("mod", "decline"), {"id": id})
 
     @accept.autocomplete("id")
@@ -58,10 +60,6 @@ class Rotation(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:
         return await swap_choices(self.bot, interaction, current)
-
-    @mod.command(**command_texts("mod skip"))
-    async def skip(self, interaction: discord.Interaction) -> None:
-        await self.bot.run_command(interaction, ("mod", "skip"), {})
 
     @app_commands.command(**command_texts("away"))
     @app_commands.guild_only()
