@@ -117,6 +117,8 @@ class Sandbox:
         self.clock = clock
         self.plan: HostPlan | None = None
         self.unavailable_reason: str | None = None
+        # why lessons cannot run when they are allowed without the sandbox but cannot be
+        self.lessons_reason: str | None = None
         self.gpus: tuple[int, ...] = ()
         self.pools: dict[str, WarmPool] = {}
         self.queue: FairQueue | None = None
@@ -138,6 +140,7 @@ class Sandbox:
                 plan, why = await asyncio.to_thread(_unsandboxed_plan, config)
                 if plan is None:
                     log.warning("unsandboxed lessons impossible too: %s", why)
+                    self.lessons_reason = f"{reason}; nor with rlimits only: {why}"
                 else:
                     log.warning("lessons will run with rlimits only (no sandbox)")
         self.plan = plan
@@ -231,6 +234,7 @@ class Sandbox:
         if self.plan is None or (self.plan.mode != "bwrap" and not job.trusted):
             reason = self.unavailable_reason or "unknown"
             if job.trusted:
+                reason = self.lessons_reason or reason
                 message = (
                     f"Lessons cannot run: the sandbox is not available on this host ({reason})."
                 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,6 +61,43 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
     backends = ["sqlite"] if sqlite_only else list(BACKENDS)
     metafunc.parametrize("database_url", backends, indirect=True)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter,
+) -> Iterator[None]:
+    """After everything else (the short summary included), say plainly when sandbox tests
+    did not run: how many, and why, grouped by reason."""
+    from tests.sandbox.conftest import REQUIRE_ENV, SKIP_PREFIX
+
+    try:
+        return (yield)
+    finally:
+        reasons: Counter[str] = Counter()
+        for report in terminalreporter.stats.get("skipped", []):
+            reason = _skip_reason(report)
+            if report.nodeid.startswith("tests/sandbox/") or reason.startswith(SKIP_PREFIX):
+                reasons[reason] += 1
+        if reasons:
+            count = sum(reasons.values())
+            write = terminalreporter.write_line
+            terminalreporter.write_sep("=", "the code sandbox did not run", yellow=True)
+            write(f"{count} sandbox tests were SKIPPED; each reason and how many:", yellow=True)
+            for reason, number in reasons.most_common():
+                write(f"  {number} × {reason}")
+            write(
+                "To run them: scripts/system-packages.sh installs (or prints the command for) "
+                f"bubblewrap, python3.11 and libseccomp2; run as root. {REQUIRE_ENV}=1 turns "
+                "these skips into failures."
+            )
 
 
 # --- databases -----------------------------------------------------------------------

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.adapters.console.options import usage
+from bot.commands import COMMANDS
+from bot.i18n import text
 from tests.console.conftest import ConsoleRunner, Result
 
 MONDAY_8AM = "2026-12-07T08:00+09:00"
@@ -77,12 +80,18 @@ def test_swap_request_shows_buttons_and_can_be_accepted(basics: Result) -> None:
 
 
 def test_option_problems_are_private_refusals(basics: Result) -> None:
+    progress_commands = [
+        f"  {usage(c)} — {text('ko', 'cmd.' + '.'.join(c.path) + '.description')}"
+        for c in COMMANDS.values()
+        if c.path[0] == "progress"
+    ]
     assert basics.blocks[8:] == [
         "[@alice] days 옵션 값 'abc'을(를) 이해할 수 없습니다. 정수로 적어 주세요. 예: 7",
         "[@alice] /mod schedule에는 dayz 옵션이 없습니다. 사용할 수 있는 옵션: days",
         "[@alice] /member add에는 user 옵션이 필요합니다.",
-        "[@alice] /progress dance 명령을 알 수 없습니다.",
-        "[@alice] 'please'은(는) 옵션:값 형식이 아닙니다. "
+        "[@alice] 그런 명령은 없습니다: /progress dance. /progress 다음에 쓸 수 있는 명령:\n"
+        + "\n".join(progress_commands),
+        "[@alice] 옵션:값 형식이 아닙니다: 'please'. "
         '공백이 있는 값은 note:"두 단어"처럼 따옴표로 감싸세요.',
     ]
 

@@ -42,8 +42,7 @@ WEEKS = """\
     bob: /member join
     carol: /member join
     :advance 2h
-    # back and forward again: the 09:30 post must not repeat
-    :time 2026-12-07 09:00
+    # the same time again (the clock never goes back): the 09:30 post must not repeat
     :time 2026-12-07T10:00+09:00
     :time 2026-12-14 10:00
     :time 2026-12-28 10:00

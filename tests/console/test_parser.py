@@ -6,7 +6,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.adapters.console.options import convert_options, find_command
+from bot.adapters.console.options import (
+    IncompleteCommand,
+    convert_options,
+    find_command,
+    usage,
+)
 from bot.adapters.console.parser import (
     Advance,
     Quit,
@@ -16,7 +21,7 @@ from bot.adapters.console.parser import (
     parse_duration,
     parse_line,
 )
-from bot.commands import ChannelRef, UserRef
+from bot.commands import COMMANDS, ChannelRef, UserRef
 from bot.errors import InvalidInput
 from bot.replies import Text
 
@@ -106,8 +111,26 @@ def test_option_kinds_are_converted() -> None:
 
 
 def test_unknown_command() -> None:
-    error = refusal("alice: /mod fly")
-    assert (error.key, error.params) == ("error.unknown_command", {"name": "/mod fly"})
+    error = refusal("alice: /fly high")
+    assert (error.key, error.params) == ("error.unknown_command", {"name": "/fly high"})
+
+
+def test_a_group_alone_or_an_unknown_subcommand_lists_the_groups_commands() -> None:
+    alone = refusal("alice: /mod")
+    assert isinstance(alone, IncompleteCommand)
+    assert (alone.key, alone.params) == ("console.subcommands", {"group": "/mod"})
+    unknown = refusal("alice: /MOD fly days:3")
+    assert isinstance(unknown, IncompleteCommand)
+    assert (unknown.key, unknown.params) == (
+        "console.unknown_subcommand",
+        {"group": "/mod", "name": "/MOD fly"},
+    )
+    mod = [c for c in COMMANDS.values() if c.path[0] == "mod"]
+    assert [line.params["usage"] for line in unknown.lines] == [usage(c) for c in mod]
+    assert unknown.lines[0] == Text(
+        "console.help_command",
+        {"usage": "/mod today", "description": Text("cmd.mod.today.description")},
+    )
 
 
 def test_unknown_option_lists_the_options() -> None:

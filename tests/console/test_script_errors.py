@@ -32,13 +32,13 @@ def test_moving_the_real_clock_is_a_broken_script(console: ConsoleRunner) -> Non
     result = console.script(":advance 1h\n")
     assert result.code == 2
     assert "1번째 줄" in result.err
-    assert "--clock" in result.err
+    assert "--clock" in result.err and "`make console`" in result.err
 
 
 def test_bad_clock_option_is_reported_without_traceback(console: ConsoleRunner) -> None:
     result = console.script("", "--clock", "monday morning")
     assert result.code == 2
-    assert "'monday morning'은(는) 올바른 시각이 아닙니다." in result.err
+    assert "올바른 시각이 아닙니다: 'monday morning'." in result.err
     assert "Traceback" not in result.err
 
 

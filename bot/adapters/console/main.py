@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -23,12 +24,14 @@ from bot.errors import DomainError, InvalidInput
 from bot.replies import Text
 
 DEFAULT_FILES_DIR = Path("console-files")
+NEXT_MONDAY = "next-monday"  # --clock's word for the next Monday 08:00 in the group's zone
+MORNING = time(8, 0)  # before the 09:30 review: a study day's duties are all still ahead
 
 
 @dataclass(frozen=True)
 class ConsoleOptions:
     db: str | None = None  # database URL; default: the settings' one
-    clock: str | None = None  # ISO start of the simulated clock; default: real time
+    clock: str | None = None  # ISO start (or "next-monday") of a simulated clock; default: real
     locale: str | None = None  # the group's language on first start
     channel: str | None = None  # the channel's name (default "study")
     files: Path = DEFAULT_FILES_DIR  # where attachments are saved
@@ -46,18 +49,25 @@ def run_console(
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     if options.db:
         settings = settings.model_copy(update={"database_url": options.db})
-    start = parse_when(options.clock) if options.clock else None
+    next_monday = options.clock == NEXT_MONDAY
+    start = parse_when(options.clock) if options.clock and not next_monday else None
     script = _read_script(options.script) if options.script else None
     clock: Clock = SystemClock()
     if start is not None:
         zone = ZoneInfo(settings.default_timezone)
         clock = ManualClock(start if start.tzinfo else start.replace(tzinfo=zone))
+    elif next_monday:
+        clock = ManualClock(SystemClock().now())  # set below, once the group's zone is known
     channel = _channel_name(options.channel) if options.channel else None
     core = _open_core(settings, clock)
     group_id, _created = open_group(core, channel, options.locale)
+    zone = core.group_info_sync(group_id).zone
     if start is not None and start.tzinfo is None:  # naive: the group's own zone
         assert isinstance(clock, ManualClock)
-        clock.set(start.replace(tzinfo=core.group_info_sync(group_id).zone))
+        clock.set(start.replace(tzinfo=zone))
+    elif next_monday:
+        assert isinstance(clock, ManualClock)
+        clock.set(next_monday_morning(SystemClock().now(), zone))
     session = ConsoleSession(core, group_id, clock, Output(stdout, options.files))
     try:
         session.start()
@@ -67,6 +77,14 @@ def run_console(
         return session.run_interactive(stdin, stderr)
     finally:
         session.close()
+
+
+def next_monday_morning(now: datetime, zone: tzinfo) -> datetime:
+    """The first Monday 08:00 in ``zone`` at or after ``now``."""
+    local = now.astimezone(zone)
+    monday = local.date() + timedelta(days=-local.weekday() % 7)
+    start = datetime.combine(monday, MORNING, zone)
+    return start if start >= local else start + timedelta(weeks=1)
 
 
 def _channel_name(text: str) -> str:
@@ -102,4 +120,4 @@ def display_url(url: str) -> str:
         return url
 
 
-__all__ = ["ConsoleOptions", "display_url", "run_console"]
+__all__ = ["NEXT_MONDAY", "ConsoleOptions", "display_url", "next_monday_morning", "run_console"]

@@ -29,6 +29,33 @@ class Invocation:
     raw_options: tuple[tuple[str, str], ...]
 
 
+class IncompleteCommand(InvalidInput):
+    """A command group's name alone (``/member``) or with an unknown subcommand: the
+    refusal lists the group's commands (``lines``)."""
+
+    def __init__(self, key: str, group: str, **params: object) -> None:
+        super().__init__(key, group="/" + group, **params)
+        self.lines = [command_line(c) for c in subcommands(group)]
+
+
+def subcommands(group: str) -> list[Command]:
+    """The commands under a group name (``member`` → ``/member join``, ...), table order."""
+    return [c for c in COMMANDS.values() if len(c.path) > 1 and c.path[0] == group]
+
+
+def usage(command: Command) -> str:
+    """``/mod swap with: [member:] [force:]``: the command and its options."""
+    words = ["/" + command.name]
+    words += [f"{o.name}:" if o.required else f"[{o.name}:]" for o in command.options]
+    return " ".join(words)
+
+
+def command_line(command: Command) -> Text:
+    """One line of a command list: its usage and the table's description of it."""
+    description = Text("cmd." + ".".join(command.path) + ".description")
+    return Text("console.help_command", {"usage": usage(command), "description": description})
+
+
 def find_command(tokens: tuple[str, ...]) -> Invocation:
     """The longest leading run of words that names a command, then ``key:value`` pairs."""
     words: list[str] = []
@@ -36,12 +63,18 @@ def find_command(tokens: tuple[str, ...]) -> Invocation:
         if ":" in token:
             break
         words.append(token)
+    lowered = tuple(w.lower() for w in words)
     command = None
-    for size in range(len(words), 0, -1):
-        command = COMMANDS.get(tuple(w.lower() for w in words[:size]))
+    for size in range(len(lowered), 0, -1):
+        command = COMMANDS.get(lowered[:size])
         if command is not None:
             break
     if command is None:
+        if lowered and subcommands(lowered[0]):
+            if len(lowered) == 1:
+                raise IncompleteCommand("console.subcommands", lowered[0])
+            name = "/" + " ".join(words)
+            raise IncompleteCommand("console.unknown_subcommand", lowered[0], name=name)
         raise InvalidInput("error.unknown_command", name="/" + " ".join(words))
     pairs: list[tuple[str, str]] = []
     for token in tokens[len(command.path) :]:

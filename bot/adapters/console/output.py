@@ -2,7 +2,8 @@
 
 A block's first line carries where the message went — ``[#study]``, ``[#study > THREAD]``
 or ``[@alice]`` — and its other lines are indented by two spaces: the rest of the text,
-then ``[button] LABEL → /command`` and ``[file] PATH`` lines.
+then ``[button] LABEL → /command`` and ``[file] PATH`` lines. The console's own answers to
+control lines (``:help``, ``:time``) are plain text without a prefix.
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ class Output:
         extras += [f"[file] {self.save(attachment)}" for attachment in reply.attachments]
         body = render(reply, locale)
         print(block(where(reply, channel, speaker), body, extras), file=self.stream, flush=True)
+
+    def note(self, body: str) -> None:
+        """The console's own text (``:help``, ``:time``): no ``[...]`` prefix, since no
+        one in the group said it."""
+        print(body, file=self.stream, flush=True)
 
     def save(self, attachment: Attachment) -> Path:
         self.files_dir.mkdir(parents=True, exist_ok=True)

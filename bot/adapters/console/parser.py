@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.errors import DomainError
@@ -43,9 +43,20 @@ class SetTime:
 
 @dataclass(frozen=True)
 class Advance:
-    """``:advance 1h30m``."""
+    """``:advance 1h30m``; ``text`` as typed, for messages."""
 
     delta: timedelta
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class ShowTime:
+    """``:time`` alone: show the clock."""
+
+
+@dataclass(frozen=True)
+class Help:
+    """``:help``: the control lines and the commands."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,7 @@ class Quit:
     """``:quit``."""
 
 
-Line = Speak | SetTime | Advance | Quit
+Line = Speak | SetTime | ShowTime | Advance | Help | Quit
 
 
 def is_console_name(name: str) -> bool:
@@ -81,9 +92,11 @@ def _parse_control(text: str) -> Line:
     word, _, argument = text.partition(" ")
     argument = argument.strip()
     if word == "time":
-        return SetTime(parse_when(argument))
+        return SetTime(parse_when(argument)) if argument else ShowTime()
     if word == "advance":
-        return Advance(parse_duration(argument))
+        return Advance(parse_duration(argument), argument)
+    if word == "help" and not argument:
+        return Help()
     if word == "quit" and not argument:
         return Quit()
     raise ScriptError("console.unknown_control", name=":" + word)

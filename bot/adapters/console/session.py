@@ -4,23 +4,30 @@ bot says, in order."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TextIO
 
 from bot.adapters.console.group import channel_of
-from bot.adapters.console.options import convert_options, find_command
+from bot.adapters.console.options import (
+    IncompleteCommand,
+    command_line,
+    convert_options,
+    find_command,
+)
 from bot.adapters.console.output import Output
 from bot.adapters.console.parser import (
     Advance,
+    Help,
     Line,
     Quit,
     ScriptError,
     SetTime,
+    ShowTime,
     Speak,
     parse_line,
 )
 from bot.clock import Clock, ManualClock
-from bot.commands import Call
+from bot.commands import COMMANDS, Call
 from bot.core import Core, error_reply
 from bot.errors import DomainError
 from bot.i18n import text
@@ -29,6 +36,14 @@ from bot.services.context import Actor
 from bot.services.groups import GroupInfo
 
 PROMPT = "> "
+# what ``:help`` says about each control line, in this order, and then about comments
+CONTROL_HELP = (
+    "console.help_time",
+    "console.help_advance",
+    "console.help_help",
+    "console.help_quit",
+    "console.help_comment",
+)
 EXIT_OK = 0
 EXIT_BROKEN_SCRIPT = 2
 
@@ -55,6 +70,10 @@ class ConsoleSession:
     def message(self, key: str, **params: object) -> str:
         """A console message in the group's current language."""
         return text(self.group().locale, key, params)
+
+    def say(self, key: str, **params: object) -> None:
+        """The console's own answer to a control line (not a message of the bot)."""
+        self.output.note(self.message(key, **params))
 
     # --- start-up and time ------------------------------------------------------
 
@@ -103,6 +122,23 @@ class ConsoleSession:
         if isinstance(line, SetTime | Advance) and not self.simulated:
             raise ScriptError("console.real_clock")
 
+    def target_time(self, line: SetTime | Advance, now: datetime) -> datetime:
+        """Where a clock line moves the clock from ``now``; it never goes backwards."""
+        if isinstance(line, Advance):
+            try:
+                return now + line.delta
+            except OverflowError:
+                raise ScriptError("console.bad_duration", value=line.text) from None
+        when = line.when
+        zone = self.group().zone
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=zone)
+        if when < now:
+            raise ScriptError(
+                "console.time_backwards", when=_minute(when, zone), now=_minute(now, zone)
+            )
+        return when
+
     def handle(self, line: Line | None) -> bool:
         """Do one parsed line; False when the session should end."""
         self.validate(line)
@@ -111,18 +147,33 @@ class ConsoleSession:
             return False
         if isinstance(line, Speak):
             self.speak(line)
-        elif isinstance(line, SetTime):
-            when = line.when
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=self.group().zone)
-            self.move_clock(when)
-        elif isinstance(line, Advance):
-            try:
-                new = self.clock.now() + line.delta
-            except OverflowError:
-                raise ScriptError("console.bad_duration", value=str(line.delta)) from None
-            self.move_clock(new)
+        elif isinstance(line, SetTime | Advance):
+            self.move_clock(self.target_time(line, self.clock.now()))
+        elif isinstance(line, ShowTime):
+            self.show_time()
+        elif isinstance(line, Help):
+            self.show_help()
         return True
+
+    def show_time(self) -> None:
+        zone = self.group().zone
+        now = self.clock.now().astimezone(zone)
+        if not self.simulated:
+            now = now.replace(second=0, microsecond=0)
+        key = "console.time_now" if self.simulated else "console.time_real"
+        weekday = Text(f"weekday.{now.isoweekday()}")
+        self.say(key, when=_minute(now, zone), weekday=weekday, zone=str(zone))
+
+    def show_help(self) -> None:
+        """The control lines, then every command of the shared table."""
+        locale = self.group().locale
+        lines = [text(locale, "console.help_controls")]
+        lines += ["  " + text(locale, key) for key in CONTROL_HELP]
+        lines.append(text(locale, "console.help_commands"))
+        for command in COMMANDS.values():
+            item = command_line(command)
+            lines.append("  " + text(locale, item.key, item.params))
+        self.output.note("\n".join(lines))
 
     def speak(self, line: Speak) -> None:
         actor = self.core.local_speaker_sync(self.group_id, line.name)
@@ -140,6 +191,8 @@ class ConsoleSession:
             options = convert_options(invocation, self.core.local_user_sync)
         except DomainError as exc:
             reply = error_reply(exc)
+            if isinstance(exc, IncompleteCommand):
+                reply.lines.extend(exc.lines)
         else:
             reply = self.core.invoke_sync(invocation.command.path, call, options, notify)
         show(reply)
@@ -150,10 +203,13 @@ class ConsoleSession:
     def run_script(self, lines: list[str], source: str, errors: TextIO) -> int:
         """Check every line first, then run them; 2 for a broken script."""
         parsed: list[Line | None] = []
+        clock = self.clock.now()  # where the clock lines take it, so far
         for number, raw in enumerate(lines, start=1):
             try:
                 line = parse_line(raw)
                 self.validate(line)
+                if isinstance(line, SetTime | Advance):
+                    clock = self.target_time(line, clock)
             except ScriptError as exc:
                 problem = Text(exc.key, exc.params)
                 detail = self.message(
@@ -176,6 +232,12 @@ class ConsoleSession:
             except ScriptError as exc:
                 print(self.message(exc.key, **exc.params), file=errors, flush=True)
         return EXIT_OK
+
+
+def _minute(when: datetime, zone: tzinfo) -> str:
+    """``2026-12-07 08:00`` in the group's zone (seconds only when there are any)."""
+    local = when.astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
 
 
 def _input_lines(stdin: TextIO) -> Iterable[str]:
