@@ -68,12 +68,12 @@ class NoVoiceWarnings(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (
-            record.levelno == logging.WARNING
-            and "voice will NOT be supported" in str(record.msg)
+            record.levelno == logging.WARNING and "voice will NOT be supported" in str(record.msg)
         )
 
 
-VOICE_LOGGERS = ("discord.client", "discord.voice_client")
+DISCORD_LOGGER = "discord"
+VOICE_LOGGERS = ("client", "voice_client")  # discord.py's modules that warn about voice
 QUIET_LOGGERS = ("alembic", "matplotlib")
 
 
@@ -86,8 +86,9 @@ def configure_logging(level: str) -> None:
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     discord_level = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
-    logging.getLogger("discord").setLevel(discord_level)
+    discord_log = logging.getLogger(DISCORD_LOGGER)
+    discord_log.setLevel(discord_level)
     for name in VOICE_LOGGERS:
-        voice = logging.getLogger(name)
+        voice = discord_log.getChild(name)
         if not any(isinstance(f, NoVoiceWarnings) for f in voice.filters):
             voice.addFilter(NoVoiceWarnings())

@@ -6,8 +6,10 @@ nothing imports a settings global.
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///studybot.db"
 
@@ -30,6 +32,11 @@ class Settings(BaseSettings):
     database_url: str = Field(default=DEFAULT_DATABASE_URL)
     dev_guild_id: int | None = Field(
         default=None, description="Sync slash commands to this guild only (fast, for testing)."
+    )
+    guild_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="The servers the bot serves (comma-separated ids); it leaves any other. "
+        "Empty: every server it is invited to (keep Public Bot off).",
     )
     admin_role: str | None = Field(
         default=None, description="Name of a Discord role whose members are group admins."
@@ -69,6 +76,16 @@ class Settings(BaseSettings):
     sandbox_uid_base: int = Field(default=990_000, ge=1000)
     sandbox_python: str | None = None
     sandbox_site_packages: str | None = None
+
+    @field_validator("guild_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``STUDYBOT_GUILD_IDS=123,456`` (spaces allowed); a list is taken as it is."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
 
     @field_validator("default_locale")
     @classmethod

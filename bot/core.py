@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -21,7 +21,7 @@ from bot.errors import DomainError
 from bot.replies import Reply
 from bot.schedule.planner import DueDuty
 from bot.schedule.runner import reconcile, run_due, step_through
-from bot.services import groups, outbox, permissions, users
+from bot.services import bot_state, groups, members, outbox, permissions, users
 from bot.services.code_runs import CodeRunner, Notify
 from bot.services.context import Services
 from db.models import Group
@@ -62,6 +62,7 @@ class Core:
         self.services = services
         self.runner = runner or CodeRunner(services, None, reason="-")
         self._groups_by_guild: dict[int, int] = {}
+        self._claimed: set[int] = set()  # outbox rows this process claimed (released at close)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
@@ -227,6 +228,58 @@ class Core:
         with self.services.reading() as session:
             return users.name_of(session, user_id)
 
+    # --- where the bot is: servers, members still there, facts it keeps ------------------
+
+    def pause_guild_sync(self, guild_id: int) -> int | None:
+        """The server removed the bot: its group's duties pause. The group's id, if any."""
+        with self.services.transaction() as session:
+            group = bot_state.pause_guild(session, guild_id, self.services.clock.now())
+            return None if group is None else group.id
+
+    def resume_guild_sync(self, guild_id: int) -> int | None:
+        """The bot is back in the server: its group's duties run again."""
+        with self.services.transaction() as session:
+            group = bot_state.resume_guild(session, guild_id)
+            return None if group is None else group.id
+
+    def match_guilds_sync(self, present: Collection[int]) -> tuple[list[int], list[int]]:
+        """With every server the bot is in: (paused, resumed) group ids."""
+        with self.services.transaction() as session:
+            return bot_state.match_guilds(session, present, self.services.clock.now())
+
+    def presence_roster_sync(self, group_id: int) -> tuple[int, list[int]] | None:
+        """(guild id, active members' user ids) to check before a duty names anyone;
+        None for a paused group."""
+        with self.services.reading() as session:
+            group = groups.get_group(session, group_id)
+            if group.paused_at is not None:
+                return None
+            return group.guild_id, members.present_user_ids(session, group)
+
+    def mark_gone_sync(self, group_id: int, user_ids: Collection[int]) -> list[int]:
+        """People found gone from the server leave the group (as ``/member leave``)."""
+        with self.services.transaction() as session:
+            group = groups.get_group(session, group_id)
+            return members.mark_gone(session, group, user_ids, self.services.clock.now())
+
+    def state_sync(self, key: str) -> str | None:
+        with self.services.reading() as session:
+            return bot_state.get(session, key)
+
+    def put_state_sync(self, key: str, value: str) -> None:
+        with self.services.transaction() as session:
+            bot_state.put(session, key, value, self.services.clock.now())
+
+    def release_claims_sync(self) -> int:
+        """At shutdown: give back the outbox rows this process claimed and did not mark
+        (sent or failed), so the next start (or another process) delivers them at once
+        instead of after the claim timeout. Returns how many were released."""
+        if not self._claimed:
+            return 0
+        ids, self._claimed = sorted(self._claimed), set()
+        with self.services.transaction() as session:
+            return outbox.release(session, ids)
+
     # --- duties and outbox ----------------------------------------------------
 
     def reconcile_sync(self) -> list[DueDuty]:
@@ -240,12 +293,52 @@ class Core:
 
     def claim_outbox_sync(self, limit: int = 20) -> list[outbox.Pending]:
         with self.services.transaction() as session:
-            return outbox.claim(session, self.services.clock.now(), limit)
+            claimed = outbox.claim(session, self.services.clock.now(), limit)
+        self._claimed.update(item.id for item in claimed)
+        return claimed
 
-    def mark_sent_sync(self, message_id: int) -> None:
+    def mark_sent_sync(self, message_id: int, discord_message_id: int | None = None) -> None:
+        """Delivered; ``discord_message_id``: what the post became on Discord."""
         with self.services.transaction() as session:
-            outbox.mark_sent(session, message_id, self.services.clock.now())
+            outbox.mark_sent(session, message_id, self.services.clock.now(), discord_message_id)
+        self._claimed.discard(message_id)
 
-    def mark_failed_sync(self, message_id: int, error: str) -> None:
+    def mark_failed_sync(
+        self, message_id: int, error: str, retry_after: float | None = None
+    ) -> None:
+        """Not delivered this time: retried after the backoff (or ``retry_after`` s)."""
         with self.services.transaction() as session:
-            outbox.mark_failed(session, message_id, error)
+            outbox.mark_failed(session, message_id, error, self.services.clock.now(), retry_after)
+        self._claimed.discard(message_id)
+
+    def mark_thread_sync(self, message_id: int, thread_id: int) -> None:
+        """The thread started from the row's message."""
+        with self.services.transaction() as session:
+            outbox.mark_thread(session, message_id, thread_id)
+
+    def release_outbox_sync(self, message_ids: list[int]) -> None:
+        """Hand claimed rows back untried."""
+        with self.services.transaction() as session:
+            outbox.release(session, message_ids)
+        self._claimed.difference_update(message_ids)
+
+    def fail_outbox_sync(
+        self,
+        message_id: int,
+        failure: str,
+        error: str | None = None,
+        missing: tuple[str, ...] = (),
+        owner: outbox.Admin | None = None,
+    ) -> None:
+        """Given up for good (``failure``: why); the admins are told when they can fix it."""
+        with self.services.transaction() as session:
+            outbox.fail(
+                session,
+                message_id,
+                self.services.clock.now(),
+                failure,
+                error,
+                missing=missing,
+                owner=owner,
+            )
+        self._claimed.discard(message_id)

@@ -1,5 +1,5 @@
-"""The ``studybot`` command: ``run``, ``console``, ``db upgrade``, ``problems``, ``sandbox``
-and ``lessons``.
+"""The ``studybot`` command: ``run``, ``console``, ``db upgrade|backup``, ``problems``,
+``sandbox``, ``lessons`` and ``--version``.
 
 Each subcommand is a function that adds its parser and sets ``handler``; to add one,
 write such a function and list it in ``SUBCOMMANDS``.
@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
+import sqlite3
 import sys
 import uuid
 from collections.abc import Callable
@@ -17,19 +19,23 @@ from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from pydantic import ValidationError
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+import bot
 from bot.adapters.console import ConsoleOptions, run_console
-from bot.adapters.console.main import DEFAULT_FILES_DIR, display_url
+from bot.adapters.console.main import DEFAULT_FILES_DIR, NEXT_MONDAY, display_url
 from bot.app import configure_logging
+from bot.cli import discord as discord_cli
 from bot.cli import lessons as lessons_cli
+from bot.cli import outbox as outbox_cli
 from bot.cli import problems as problems_cli
 from bot.cli.parsing import Subparsers
 from bot.config import Settings
 from bot.errors import DomainError
 from bot.i18n import DEFAULT_LOCALE, LOCALES, text
 from db.engine import make_engine
-from db.migrate import upgrade
+from db.migrate import backup_sqlite, upgrade
 from sandbox import cli as sandbox_cli
 
 log = logging.getLogger("studybot")
@@ -74,7 +80,10 @@ def add_console(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("console", help="the bot in a terminal (no Discord needed)")
     parser.add_argument("--db", metavar="URL", help="database URL (default: the settings' one)")
     parser.add_argument(
-        "--clock", metavar="ISO", help="start a simulated clock, e.g. 2026-12-07T08:00+09:00"
+        "--clock",
+        metavar="ISO",
+        help=f"start a simulated clock, e.g. 2026-12-07T08:00+09:00, or {NEXT_MONDAY} "
+        "(the next Monday 08:00 in the group's zone)",
     )
     parser.add_argument("--locale", choices=LOCALES, help="the group's language on first start")
     parser.add_argument("--channel", metavar="NAME", help="the channel's name (default: study)")
@@ -112,6 +121,15 @@ def add_db(subparsers: Subparsers) -> None:
         "--db", metavar="URL", help="database URL (default: the settings' one)"
     )
     upgrade_parser.set_defaults(handler=db_upgrade)
+    backup_parser = actions.add_parser(
+        "backup", help="a consistent copy of the SQLite database, also while the bot runs"
+    )
+    backup_parser.add_argument("path", metavar="PATH", type=Path, help="the copy to write")
+    backup_parser.add_argument("--force", action="store_true", help="overwrite PATH")
+    backup_parser.add_argument(
+        "--db", metavar="URL", help="database URL (default: the settings' one)"
+    )
+    backup_parser.set_defaults(handler=db_backup)
 
 
 def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,19 +141,61 @@ def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     except (ArgumentError, OperationalError) as exc:
         detail = str(exc).splitlines()[0]
         raise DomainError("console.bad_db", url=display_url(url), detail=detail) from None
-    locale = settings.default_locale
+    locale, shown = settings.default_locale, display_url(url)
     if before == after:
-        print(say(locale, "console.db_current", url=display_url(url), revision=after))
+        print(say(locale, "console.db_current", url=shown, revision=after))
+    elif before is None:  # an empty database: no revision to start from
+        print(say(locale, "console.db_created", url=shown, after=after))
     else:
-        print(
-            say(
-                locale,
-                "console.db_upgraded",
-                url=display_url(url),
-                before=before or "-",
-                after=after,
-            )
+        print(say(locale, "console.db_upgraded", url=shown, before=before, after=after))
+    return 0
+
+
+def db_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """SQLite: the online backup API. PostgreSQL: the pg_dump command to run instead."""
+    url = args.db or settings.database_url
+    locale = settings.default_locale
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DomainError("console.db_backup_unsupported", url=url) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        libpq = URL.create(  # libpq's own URL: no driver suffix, no password
+            "postgresql", parsed.username, None, parsed.host, parsed.port, parsed.database
+        ).update_query_dict(dict(parsed.query))
+        dump = ["pg_dump", "--format=custom", f"--file={args.path}"]
+        command = shlex.join([*dump, libpq.render_as_string(hide_password=False)])
+        print(say(locale, "console.db_backup_postgres", command=command), file=sys.stderr)
+        if parsed.password is not None:
+            print(say(locale, "console.db_backup_password"), file=sys.stderr)
+        return EXIT_USER_ERROR
+    if backend != "sqlite" or parsed.database in (None, "", ":memory:"):
+        raise DomainError("console.db_backup_unsupported", url=display_url(url))
+    source = Path(parsed.database or "")
+    if not args.path.parent.is_dir():
+        raise DomainError("console.db_backup_no_folder", folder=str(args.path.parent))
+    try:
+        size = backup_sqlite(source, args.path, force=args.force)
+    except FileNotFoundError:
+        raise DomainError("console.db_backup_no_source", path=str(source)) from None
+    except FileExistsError:
+        raise DomainError("console.db_backup_exists", target=str(args.path)) from None
+    except (OSError, sqlite3.Error) as exc:
+        detail = getattr(exc, "strerror", None) or str(exc)
+        raise DomainError(
+            "console.db_backup_failed", target=str(args.path), detail=detail
+        ) from None
+    size_kb = max(1, round(size / 1024))
+    print(
+        say(
+            locale,
+            "console.db_backup_done",
+            source=str(source),
+            target=str(args.path),
+            size_kb=size_kb,
         )
+    )
     return 0
 
 
@@ -157,11 +217,14 @@ SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     problems_cli.add_parser,
     sandbox_cli.add_sandbox_parser,
     lessons_cli.add_parser,
+    discord_cli.add_parser,
+    outbox_cli.add_parser,
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studybot", description="A study group's Discord bot")
+    parser.add_argument("--version", action="version", version=f"studybot {bot.__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(subparsers)

@@ -3,6 +3,11 @@
 Each is an idempotent ``ensure`` keyed by (group, duty, local date): it claims its
 ``duty_runs`` row and writes its posts to the outbox in the caller's transaction, so a
 crash before commit leaves nothing and a second run finds the claim.
+
+Each post expires when its moment has passed, so a delivery held up by an outage drops
+it instead of posting it late: the problem reminder at the day's problem deadline, the
+deadline's announcement at the review time of the day it is for, and the review post,
+its thread, the digest and the progress reminders at the end of the local day.
 """
 
 from __future__ import annotations
@@ -53,8 +58,14 @@ def _claim_study_day(
     return None if run is None else (calendar, run)
 
 
+def end_of_day(group: Group, local_date: date) -> datetime:
+    """Local midnight after ``local_date``: the day's posts are not delivered later."""
+    return datetime.combine(local_date + timedelta(days=1), time(0, 0), tzinfo=zone(group))
+
+
 def ensure_review_post(session: Session, group: Group, local_date: date, now: datetime) -> bool:
-    """At review time: the day's moderator, the day's problem and a thread for solutions."""
+    """At review time: the day's moderator, the day's problem and a thread for solutions,
+    started from the review post (its posts name the review post as their parent)."""
     if _claim_study_day(session, group, REVIEW_DUTY, local_date, now) is None:
         return False
     member = moderator_for(session, group, local_date, now)
@@ -69,7 +80,8 @@ def ensure_review_post(session: Session, group: Group, local_date: date, now: da
     else:
         reply.lines.append(Text("problem.review_no_problem"))
     reply.lines.append(Text("duty.review_hint"))
-    enqueue(session, group, reply, now)
+    expires = end_of_day(group, local_date)
+    post = enqueue(session, group, reply, now, expires_at=expires)
     if problem is not None:
         thread = Reply.public("problem.thread_open", **problems.problem_params(problem))
         thread.thread = i18n.text(
@@ -81,10 +93,10 @@ def ensure_review_post(session: Session, group: Group, local_date: date, now: da
             if names
             else Text("problem.thread_no_solvers")
         )
-        enqueue(session, group, thread, now)
+        enqueue(session, group, thread, now, parent=post)
     summary = progress.digest(session, group, local_date)
     if summary is not None:
-        enqueue(session, group, summary, now)
+        enqueue(session, group, summary, now, expires_at=expires)
     return True
 
 
@@ -124,7 +136,7 @@ def ensure_problem_reminder(
         reply = Reply.public(
             "problem.reminder", name=mention(session, member), day=target, deadline=deadline.time()
         )
-    enqueue(session, group, reply, now)
+    enqueue(session, group, reply, now, expires_at=deadline)
     return True
 
 
@@ -152,7 +164,8 @@ def ensure_problem_deadline(
             reply = Reply.public(
                 "problem.auto_picked", day=target, **problems.problem_params(problem)
             )
-    enqueue(session, group, reply, now)
+    review = datetime.combine(target, group.review_time, tzinfo=zone(group))
+    enqueue(session, group, reply, now, expires_at=review)
     return True
 
 
@@ -176,12 +189,14 @@ def ensure_progress_reminder(
     public, private = progress.reminder_targets(session, group, local_date)
     if not public and not private:
         return _quiet(run)
+    expires = end_of_day(group, local_date)
     if public:
         names = [mention(session, m) for m in public]
-        enqueue(session, group, Reply.public("progress.reminder", names=names, day=local_date), now)
+        reply = Reply.public("progress.reminder", names=names, day=local_date)
+        enqueue(session, group, reply, now, expires_at=expires)
     for member in private:
         reply = Reply.private("progress.reminder_dm", day=local_date)
-        enqueue(session, group, reply, now, user_id=member.user_id)
+        enqueue(session, group, reply, now, user_id=member.user_id, expires_at=expires)
     return True
 
 

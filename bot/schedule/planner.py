@@ -28,9 +28,10 @@ def due_at(group: Group, duty: str, local_date: date) -> datetime:
 
 def due_between(session: Session, after: datetime, until: datetime) -> list[DueDuty]:
     """Every duty instance with ``after < due_at <= until`` (and not before its group was
-    created), in due order."""
+    created), in due order. Paused groups (their server removed the bot) have none."""
     found: list[DueDuty] = []
-    for group in session.scalars(select(Group).order_by(Group.id)):
+    active = select(Group).where(Group.paused_at.is_(None)).order_by(Group.id)
+    for group in session.scalars(active):
         tz = zone(group)
         first = after.astimezone(tz).date() - timedelta(days=1)
         last = until.astimezone(tz).date() + timedelta(days=1)

@@ -18,9 +18,12 @@ log = logging.getLogger(__name__)
 
 
 def run_duty(services: Services, group_id: int, duty: str, local_date: date) -> bool:
-    """Run one duty instance in its own transaction. True when it posted."""
+    """Run one duty instance in its own transaction. True when it posted; a paused group
+    (its server removed the bot) does nothing."""
     with services.transaction() as session:
         group = get_group(session, group_id)
+        if group.paused_at is not None:
+            return False
         return DUTIES[duty].run(session, group, local_date, services.clock.now())
 
 
@@ -65,8 +68,19 @@ def step_through(services: Services, clock: ManualClock, until: datetime) -> lis
     return posted
 
 
+def _grace_window(services: Services) -> tuple[datetime, datetime]:
+    now = services.clock.now()
+    return now - timedelta(hours=services.settings.reconcile_grace_hours), now
+
+
+def missed(services: Services) -> list[DueDuty]:
+    """What ``reconcile`` would run now: due within the grace window, not run yet."""
+    with services.session_factory() as session:
+        due = due_between(session, *_grace_window(services))
+        done = already_ran(session, due)
+    return [item for item in due if (item.group_id, item.duty, item.local_date) not in done]
+
+
 def reconcile(services: Services) -> list[DueDuty]:
     """At start-up: run what fell due while we were down, within the grace window."""
-    now = services.clock.now()
-    grace = timedelta(hours=services.settings.reconcile_grace_hours)
-    return run_due(services, now - grace, now)
+    return run_due(services, *_grace_window(services))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.replies import Reply, SettingsChanged, Text, Visibility
+from bot.services import outbox
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
 from bot.services.permissions import require_admin
@@ -221,6 +222,7 @@ def day_names(study_days: str) -> list[Text]:
 
 
 def schedule_reply(group: Group) -> Reply:
+    """The group's settings, and what keeps its posts from being delivered (if anything)."""
     return Reply(
         key="schedule.show",
         params={
@@ -235,6 +237,7 @@ def schedule_reply(group: Group) -> Reply:
             "progress_time": group.progress_time,
         },
         visibility=Visibility.PRIVATE,
+        lines=outbox.problem_report(group),
     )
 
 
@@ -281,6 +284,11 @@ def set_schedule(session: Session, group: Group, actor: Actor, change: ScheduleC
         raise InvalidInput("error.nothing_to_change")
     for key, value in values.items():
         setattr(group, key, value)
+    if change.channel_id is not None:
+        # whoever sets the channel hears when posts cannot be delivered there; a new
+        # channel starts without the old one's problem
+        group.channel_set_by = actor.user_id
+        outbox.clear_problem(group)
     session.flush()
     reply = schedule_reply(group)
     reply.key = "schedule.updated"

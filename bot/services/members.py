@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -88,6 +89,26 @@ def remove(session: Session, group: Group, actor: Actor, user_id: int, now: date
         raise NotFound("error.member_missing")
     _remove(session, group, member, now)
     return Reply.public("member.removed", name=mention(session, member), by=actor.name)
+
+
+def present_user_ids(session: Session, group: Group) -> list[int]:
+    """The user ids of the active members: whom a front end checks are still in its
+    server before a duty names anyone."""
+    return [member.user_id for member in active_members(session, group)]
+
+
+def mark_gone(
+    session: Session, group: Group, user_ids: Collection[int], now: datetime
+) -> list[int]:
+    """The front end found these people gone from the server: they leave the group as
+    with ``/member leave`` (turns and swap requests released, history kept). Returns the
+    user ids that were active members."""
+    gone = []
+    for member in active_members(session, group):
+        if member.user_id in user_ids:
+            _remove(session, group, member, now)
+            gone.append(member.user_id)
+    return gone
 
 
 def listing(session: Session, group: Group, now: datetime) -> Reply:

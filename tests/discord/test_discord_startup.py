@@ -1,4 +1,6 @@
-"""Start-up: extensions, buttons and translator installed; commands synced where asked."""
+"""Start-up: extensions, buttons and translator installed; commands synced where asked;
+the sandbox and outbox start with the bot, the duties once the gateway is ready; the
+``guilds`` intent only."""
 
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from bot.adapters.discord.translator import StudyTranslator
 from bot.adapters.discord.views import SwapButton
 from bot.config import Settings
 from bot.core import Core
+from tests.discord.fakes import APPLICATION_ID
 
 COMMAND_NAMES = {
+    "admin",  # the admin commands: only server managers see them
     "member",
     "mod",
     "away",
@@ -43,6 +47,7 @@ def record_syncs(bot: StudyBot, monkeypatch: pytest.MonkeyPatch) -> list[int | N
 
 async def test_installs_cogs_buttons_and_translator(studybot: StudyBot) -> None:
     assert set(studybot.cogs) == {
+        "Admin",
         "Competition",
         "Lessons",
         "Members",
@@ -72,34 +77,39 @@ async def test_syncs_to_the_dev_guild_only_when_configured(
     assert guild_names == COMMAND_NAMES
 
 
-async def test_setup_hook_starts_scheduler_and_outbox(
+async def test_setup_hook_starts_sandbox_and_outbox_and_ready_the_duties(
     core: Core, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot = StudyBot(core, settings)
-    synced = record_syncs(bot, monkeypatch)
-    started: list[str] = []
+    async with StudyBot(core, settings) as bot:
+        bot._connection.application_id = APPLICATION_ID  # as after login
+        synced = record_syncs(bot, monkeypatch)
+        started: list[str] = []
 
-    async def start() -> None:
-        started.append("scheduler")
+        async def start() -> None:
+            started.append("scheduler")
 
-    async def start_sandbox() -> None:
-        started.append("sandbox")
+        async def start_sandbox() -> None:
+            started.append("sandbox")
 
-    monkeypatch.setattr(bot.scheduler, "start", start)
-    monkeypatch.setattr(bot.core.runner, "start", start_sandbox)
-    await bot.setup_hook()
-    try:
-        assert synced == [None] and started == ["scheduler", "sandbox"]
+        monkeypatch.setattr(bot.scheduler, "start", start)
+        monkeypatch.setattr(bot.core.runner, "start", start_sandbox)
+        await bot.setup_hook()
+        assert synced == [None] and started == ["sandbox"]
         assert bot._outbox_task is not None and not bot._outbox_task.done()
-    finally:
-        await bot.close()
+        await bot.on_ready()  # the gateway listed the servers: now the duties
+        assert started == ["sandbox", "scheduler"]
     assert bot._outbox_task.cancelled()
 
 
-def test_no_privileged_intents() -> None:
+def test_only_the_guilds_intent() -> None:
+    assert bot_intents() == discord.Intents(guilds=True)
     intents = bot_intents()
-    assert intents.guilds
     assert not (intents.members or intents.presences or intents.message_content)
+    assert not (intents.guild_messages or intents.dm_messages)  # no message events at all
+
+
+async def test_the_bot_connects_with_those_intents(studybot: StudyBot) -> None:
+    assert studybot.intents == bot_intents()
 
 
 def test_missing_token_fails_loudly() -> None:

@@ -63,19 +63,24 @@ def test_pending_carries_where_and_what_to_post(harness: Harness) -> None:
     assert pending.reply.visibility is Visibility.PUBLIC
 
 
-def test_failed_rows_come_back_and_sent_rows_never(harness: Harness) -> None:
+def test_failed_rows_come_back_after_their_backoff_and_sent_rows_never(
+    harness: Harness,
+) -> None:
     first, second = post(harness, 2)
     core = harness.core
     assert claim(core) == [first, second]
     core.mark_failed_sync(first, "HTTP 503")
-    core.mark_sent_sync(second)
+    core.mark_sent_sync(second, 7_777)
+    assert claim(core) == []  # not before its next attempt
+    harness.clock.advance(outbox.FIRST_DELAY)
     assert claim(core) == [first]
     with harness.transaction() as session:
         row = session.get(OutboxMessage, first)
         assert row is not None
         assert (row.attempts, row.last_error, row.sent_at) == (2, "HTTP 503", None)
         sent = session.get(OutboxMessage, second)
-        assert sent is not None and sent.sent_at == harness.clock.now()
+        assert sent is not None and sent.sent_at == harness.clock.now() - outbox.FIRST_DELAY
+        assert sent.discord_message_id == 7_777
     harness.clock.advance(outbox.CLAIM_TIMEOUT + timedelta(minutes=1))
     assert claim(core) == [first]  # an unconfirmed claim is retaken after the timeout
     core.mark_sent_sync(first)
@@ -92,15 +97,23 @@ def test_unconfirmed_claim_is_kept_until_the_timeout(harness: Harness) -> None:
     assert claim(harness.core) == [only]
 
 
-def test_gives_up_after_max_attempts(harness: Harness) -> None:
+def test_gives_up_after_a_day_of_attempts(harness: Harness) -> None:
     (only,) = post(harness, 1)
+    start = harness.clock.now()
     for _ in range(outbox.MAX_ATTEMPTS):
         assert claim(harness.core) == [only]
         harness.core.mark_failed_sync(only, "down")
+        with harness.transaction() as session:
+            row = session.get(OutboxMessage, only)
+            assert row is not None
+            if row.next_attempt_at is not None:
+                harness.clock.set(row.next_attempt_at)
     assert claim(harness.core) == []
     with harness.transaction() as session:
         row = session.get(OutboxMessage, only)
         assert row is not None and row.attempts == outbox.MAX_ATTEMPTS and row.sent_at is None
+        assert (row.failure, row.failed_at) == (outbox.GAVE_UP, harness.clock.now())
+    assert timedelta(hours=23) < harness.clock.now() - start <= outbox.GIVE_UP_AFTER
 
 
 def test_concurrent_claimers_never_get_the_same_row(harness: Harness) -> None:

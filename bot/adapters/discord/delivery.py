@@ -1,9 +1,16 @@
-"""Outbox delivery: scheduled posts go to each group's channel (or a thread of it), and
-the ones meant for one member (a reminder they asked to get by DM) to that member.
+"""Outbox delivery: scheduled posts go to each group's channel (or the thread started from
+one of them), and the ones meant for one member (a reminder they asked to get by DM, a
+note to an admin) to that member.
 
 ``deliver_pending`` claims rows through the core, sends each through a ``ChannelSender``
-and marks it sent or failed. ``OutboxLoop`` runs it every ``outbox_poll_seconds`` and at
-once when poked (after each scheduled duty run).
+with the row's nonce (Discord keeps one message per nonce, so a row sent again after a
+crash is not posted twice) and records the outcome: sent (with the message's id), tried
+again later (Discord or the network failing: backoff, a rate limit's ``retry_after``), or
+given up (the bot lacks access or a permission, the channel is gone, the member takes no
+direct messages, the post's moment has passed). A channel post given up for a reason the
+admins can fix is reported with the permissions the bot lacks there (from the cache).
+``OutboxLoop`` runs it every ``outbox_poll_seconds`` and at once when poked (after each
+scheduled duty run).
 """
 
 from __future__ import annotations
@@ -12,107 +19,266 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, cast
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
+import aiohttp
 import discord
 
+from bot.adapters.discord.channels import missing_in
 from bot.adapters.discord.rendering import Outgoing, render_reply
 from bot.core import Core
+from bot.services import outbox
 from bot.services.outbox import Pending
 
-__all__ = ["ChannelSender", "DiscordChannelSender", "OutboxLoop", "deliver_pending"]
+__all__ = [
+    "ChannelSender",
+    "DiscordChannelSender",
+    "OutboxLoop",
+    "Verdict",
+    "classify",
+    "deliver_pending",
+]
 
 log = logging.getLogger(__name__)
 
 BATCH = 20
 MAX_THREAD_NAME = 100
-ARCHIVED_THREADS_SEARCHED = 50
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
+# Discord's JSON error codes (Discord developer documentation, "JSON Error Codes")
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
+UNKNOWN_USER = 10013
+MISSING_ACCESS = 50001
+CANNOT_DM = 50007
+MISSING_PERMISSIONS = 50013
+THREAD_ALREADY_CREATED = 160004
 
 
 class ChannelSender(Protocol):
-    async def send(self, channel_id: int, thread: str | None, message: Outgoing) -> None:
-        """Post ``message`` in the channel, or in its thread named ``thread``."""
+    async def send(self, channel_id: int, message: Outgoing, nonce: str) -> int:
+        """Post ``message`` in the channel (or thread); returns the message's id."""
         ...
 
-    async def send_direct(self, user_id: int, message: Outgoing) -> None:
-        """Send ``message`` to the user as a direct message."""
+    async def start_thread(self, channel_id: int, message_id: int, name: str) -> int:
+        """Start a public thread from the channel's message; returns the thread's id."""
+        ...
+
+    async def send_direct(self, user_id: int, message: Outgoing, nonce: str) -> int:
+        """Send ``message`` to the user as a direct message; returns the message's id."""
+        ...
+
+    def missing_permissions(self, guild_id: int, channel_id: int) -> list[str]:
+        """What the bot lacks in the channel for a post (``outbox.PERMISSIONS`` names)."""
+        ...
+
+    def owner(self, guild_id: int) -> outbox.Admin | None:
+        """The server's owner, told about delivery problems when nobody set the channel."""
         ...
 
 
-async def _deliver(sender: ChannelSender, item: Pending) -> None:
-    """A row for one member (``user_id``) goes to them privately, else to the channel."""
-    message = render_reply(item.reply, item.locale)
-    if item.user_id is not None:
-        await sender.send_direct(item.user_id, message)
-    else:
+@dataclass(frozen=True)
+class Verdict:
+    """What a failed delivery means: ``failure`` (a message key) when it is final, else
+    try again (no sooner than ``retry_after`` seconds, when Discord said so)."""
+
+    failure: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.failure is not None
+
+
+def _retry_after(exc: discord.HTTPException) -> float | None:
+    response: Any = exc.response
+    headers = getattr(response, "headers", None) or {}
+    try:
+        return float(headers["Retry-After"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def classify(exc: BaseException, direct: bool) -> Verdict:
+    """Final or worth another try? ``direct``: the row is a direct message."""
+    if isinstance(exc, discord.RateLimited):
+        return Verdict(retry_after=exc.retry_after)
+    if isinstance(exc, discord.HTTPException):
+        if exc.status == 429:
+            return Verdict(retry_after=_retry_after(exc))
+        if exc.status >= 500:
+            return Verdict()
+        if direct and (exc.status in (403, 404) or exc.code in (CANNOT_DM, UNKNOWN_USER)):
+            return Verdict(outbox.DM_CLOSED)
+        if exc.code == MISSING_ACCESS:
+            return Verdict(outbox.MISSING_ACCESS)
+        if exc.code == MISSING_PERMISSIONS or exc.status == 403:
+            return Verdict(outbox.MISSING_PERMISSIONS)
+        if exc.code == UNKNOWN_MESSAGE:
+            return Verdict(outbox.PARENT_FAILED)  # the post a thread was to start from
+        if exc.code == UNKNOWN_CHANNEL or exc.status == 404:
+            return Verdict(outbox.UNKNOWN_CHANNEL)
+        if exc.status == 400:
+            return Verdict(outbox.REJECTED)
+        return Verdict()
+    if isinstance(exc, ValueError | TypeError):  # refused before sending: never better
+        return Verdict(outbox.REJECTED)
+    return Verdict()  # the network, a timeout, anything else: try again later
+
+
+def _transient_quietly(exc: BaseException) -> bool:
+    """Failures expected during an outage: logged without a traceback."""
+    return isinstance(
+        exc, discord.HTTPException | aiohttp.ClientError | asyncio.TimeoutError | OSError
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _Batch:
+    """One batch's deliveries, in claim order."""
+
+    def __init__(self, core: Core, sender: ChannelSender) -> None:
+        self.core = core
+        self.sender = sender
+        self.messages: dict[int, int] = {}  # row → its message, delivered in this batch
+        self.threads: dict[int, int] = {}  # row → the thread started from its message
+        self.waiting: set[tuple[int, int | None]] = set()  # lanes held up in this batch
+        self.failed = 0
+
+    async def target(self, item: Pending) -> int | None:
+        """Where a channel row goes: the channel, or the thread of its parent (started
+        now when it is not yet); None when the parent is not delivered."""
         assert item.channel_id is not None
-        await sender.send(item.channel_id, item.reply.thread, message)
+        if item.parent_id is None:
+            return item.channel_id
+        parent_message = self.messages.get(item.parent_id) or item.parent_message_id
+        if parent_message is None:
+            return None
+        thread = self.threads.get(item.parent_id) or item.thread_id
+        if thread is None:
+            name = (item.thread_name or str(parent_message))[:MAX_THREAD_NAME]
+            thread = await self.sender.start_thread(item.channel_id, parent_message, name)
+            await self.core.run(self.core.mark_thread_sync, item.parent_id, thread)
+        self.threads[item.parent_id] = thread
+        return thread
+
+    async def deliver(self, item: Pending) -> None:
+        lane = (item.group_id, item.user_id)
+        if lane in self.waiting:  # an earlier post of its lane waits: keep their order
+            await self.core.run(self.core.release_outbox_sync, [item.id])
+            return
+        if item.expired(self.core.services.clock.now()):
+            log.warning("outbox message %s expired at %s: dropped", item.id, item.expires_at)
+            await self.core.run(self.core.fail_outbox_sync, item.id, outbox.EXPIRED)
+            return
+        if item.user_id is None and item.channel_id is None:
+            log.warning(
+                "group %s has no channel: outbox message %s dropped", item.group_id, item.id
+            )
+            await self.give_up(item, outbox.NO_CHANNEL, None)
+            return
+        message = render_reply(item.reply, item.locale)
+        try:
+            if item.user_id is not None:
+                sent = await self.sender.send_direct(item.user_id, message, item.nonce)
+            else:
+                target = await self.target(item)
+                if target is None:  # its parent failed in this batch
+                    await self.core.run(self.core.release_outbox_sync, [item.id])
+                    return
+                sent = await self.sender.send(target, message, item.nonce)
+        except Exception as exc:
+            await self.failure(item, exc)
+        else:
+            self.messages[item.id] = sent
+            await self.core.run(self.core.mark_sent_sync, item.id, sent)
+
+    async def failure(self, item: Pending, exc: Exception) -> None:
+        self.failed += 1
+        verdict = classify(exc, direct=item.user_id is not None)
+        if verdict.failure is not None:
+            log.warning(
+                "outbox message %s not delivered for good (%s): %s",
+                item.id,
+                verdict.failure,
+                _describe(exc),
+            )
+            await self.give_up(item, verdict.failure, _describe(exc))
+            return
+        self.waiting.add((item.group_id, item.user_id))
+        if _transient_quietly(exc):
+            log.warning("outbox message %s not delivered: %s", item.id, _describe(exc))
+        else:
+            log.warning("outbox message %s not delivered", item.id, exc_info=exc)
+        await self.core.run(
+            self.core.mark_failed_sync, item.id, _describe(exc), verdict.retry_after
+        )
+
+    async def give_up(self, item: Pending, failure: str, error: str | None) -> None:
+        missing: list[str] = []
+        owner = None
+        if item.user_id is None and failure in outbox.REPORTED:
+            if item.channel_id is not None:
+                missing = self.sender.missing_permissions(item.guild_id, item.channel_id)
+            owner = self.sender.owner(item.guild_id)
+        await self.core.run(
+            self.core.fail_outbox_sync, item.id, failure, error, tuple(missing), owner
+        )
 
 
 async def deliver_pending(core: Core, sender: ChannelSender, limit: int = BATCH) -> tuple[int, int]:
     """Deliver one batch of claimed posts; returns (claimed, failed)."""
     pending = await core.run(core.claim_outbox_sync, limit)
-    failed = 0
+    batch = _Batch(core, sender)
     for item in pending:
-        if item.channel_id is None and item.user_id is None:
-            log.warning(
-                "group %s has no channel: outbox message %s is dropped", item.group_id, item.id
-            )
-            await core.run(core.mark_sent_sync, item.id)
-            continue
-        try:
-            await _deliver(sender, item)
-        except Exception as exc:
-            failed += 1
-            if isinstance(exc, discord.Forbidden) and item.user_id is not None:
-                log.warning(
-                    "user %s does not take direct messages: outbox message %s not delivered",
-                    item.user_id,
-                    item.id,
-                )
-            else:
-                log.warning("outbox message %s not delivered", item.id, exc_info=True)
-            await core.run(core.mark_failed_sync, item.id, f"{type(exc).__name__}: {exc}")
-        else:
-            await core.run(core.mark_sent_sync, item.id)
-    return len(pending), failed
+        await batch.deliver(item)
+    return len(pending), batch.failed
 
 
 class DiscordChannelSender:
-    """Sends to a guild text channel, creating the named thread when it does not exist, or
-    to a user's direct messages."""
+    """Posts through Discord's HTTP API with the row's nonce (``enforce_nonce``): in a
+    channel or thread by id (no lookup), threads started from a post, direct messages."""
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client
 
-    async def send_direct(self, user_id: int, message: Outgoing) -> None:
-        user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
-        await user.send(**message.send_kwargs())
+    async def send(self, channel_id: int, message: Outgoing, nonce: str) -> int:
+        channel = self.client.get_partial_messageable(channel_id)
+        # discord.py sends ``enforce_nonce: true`` with every nonce it is given
+        sent = await channel.send(**message.send_kwargs(), nonce=nonce)
+        return sent.id
 
-    async def send(self, channel_id: int, thread: str | None, message: Outgoing) -> None:
-        channel: Any = self.client.get_channel(channel_id)
-        if channel is None:
-            channel = await self.client.fetch_channel(channel_id)
-        target = channel if thread is None else await self._thread(channel, thread)
-        await target.send(**message.send_kwargs())
-
-    async def _thread(self, channel: Any, name: str) -> discord.abc.Messageable:
-        if not isinstance(channel, discord.TextChannel):
-            # no threads here: post in the channel itself (whatever Discord gave for the id)
-            return cast(discord.abc.Messageable, channel)
-        name = name[:MAX_THREAD_NAME]
-        for thread in channel.threads:
-            if thread.name == name:
-                return thread
+    async def start_thread(self, channel_id: int, message_id: int, name: str) -> int:
+        """A public thread from the message (in an announcement channel Discord makes it an
+        announcement thread). A thread started from a message has the message's id, so one
+        already started (a retry after a crash) is found without asking."""
         try:
-            async for thread in channel.archived_threads(limit=ARCHIVED_THREADS_SEARCHED):
-                if thread.name == name:
-                    return thread
-        except discord.Forbidden:
-            log.info("cannot search archived threads of channel %s", channel.id)
-        return await channel.create_thread(
-            name=name, type=discord.ChannelType.public_thread, auto_archive_duration=1440
-        )
+            data = await self.client.http.start_thread_with_message(
+                channel_id, message_id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+        except discord.HTTPException as exc:
+            if exc.code == THREAD_ALREADY_CREATED:
+                return message_id
+            raise
+        return int(data["id"])
+
+    async def send_direct(self, user_id: int, message: Outgoing, nonce: str) -> int:
+        channel = await self.client.create_dm(discord.Object(id=user_id))
+        sent = await channel.send(**message.send_kwargs(), nonce=nonce)
+        return sent.id
+
+    def missing_permissions(self, guild_id: int, channel_id: int) -> list[str]:
+        return missing_in(self.client, guild_id, channel_id)
+
+    def owner(self, guild_id: int) -> outbox.Admin | None:
+        guild = self.client.get_guild(guild_id)
+        if guild is None or guild.owner_id is None:
+            return None
+        owner = guild.owner
+        return outbox.Admin(guild.owner_id, owner.name if owner else str(guild.owner_id))
 
 
 class OutboxLoop:
