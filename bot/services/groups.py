@@ -26,6 +26,7 @@ DEFAULT_PROBLEM_DEADLINE = time(19, 0)
 DEFAULT_REMINDER_MINUTES = 60
 DEFAULT_PROGRESS_TIME = time(21, 0)
 MAX_REMINDER_MINUTES = 720
+MAX_DAY_OFF_REASON = 200  # DayOff.reason
 # settings that move when the group's duties fall due (the scheduler must re-time them)
 RETIMING = frozenset(
     {
@@ -316,7 +317,9 @@ def set_day_off(
         raise Conflict("error.day_off_exists", day=day)
     if day < local_today(group, now):
         raise InvalidInput("error.date_in_past", day=day)
-    session.add(DayOff(group_id=group.id, day=day, reason=(reason or "")[:200] or None))
+    if reason is not None and len(reason) > MAX_DAY_OFF_REASON:  # refused, never cut
+        raise InvalidInput("error.reason_too_long", max=MAX_DAY_OFF_REASON, length=len(reason))
+    session.add(DayOff(group_id=group.id, day=day, reason=reason or None))
     session.flush()
     return Reply.public("schedule.day_off_added", day=day, reason=reason or "-")
 

@@ -27,7 +27,8 @@ from db.models import Group, Member, Problem, ProblemPick, ProblemPickEvent, Pro
 
 LANGUAGES = ("python", "java", "cpp", "c", "javascript", "kotlin", "swift", "go", "rust", "sql")
 MAX_HISTORY = 50
-_LINK = re.compile(r"https://[^\s<>]{1,292}")  # fits ProblemSolve.link (300)
+MAX_LINK = 300  # ProblemSolve.link
+_LINK = re.compile(rf"https://[^\s<>]{{1,{MAX_LINK - len('https://')}}}")
 
 
 # --- lookups -------------------------------------------------------------------------

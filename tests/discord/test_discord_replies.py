@@ -31,7 +31,7 @@ from bot.commands import COMMANDS
 from bot.core import Core
 from bot.i18n import text
 from bot.replies import Reply
-from bot.services import competition, problems, progress, rotation
+from bot.services import competition, groups, problems, progress, rotation
 from bot.services.code_runs import CodeRunner
 from bot.services.groups import MAX_REMINDER_MINUTES
 from sandbox.result import JobSpec, RunResult
@@ -290,6 +290,8 @@ LENGTHS = {
     ("competition", "task", "name"): competition.MAX_TASK,
     ("competition", "task", "metric"): competition.MAX_METRIC,
     ("run", "code"): MAX_CODE,
+    ("schedule", "dayoff", "reason"): groups.MAX_DAY_OFF_REASON,
+    ("problem", "solved", "link"): problems.MAX_LINK,
 }
 # numbers without a limit in the services
 UNBOUNDED = {("progress", "log", "score"), ("progress", "edit", "score")}

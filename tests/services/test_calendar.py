@@ -10,7 +10,13 @@ import pytest
 from bot.errors import InvalidInput
 from bot.replies import SettingsChanged
 from bot.services.calendar import StudyCalendar, holiday_name, local_today
-from bot.services.groups import parse_bool, parse_date, parse_study_days, parse_time
+from bot.services.groups import (
+    MAX_DAY_OFF_REASON,
+    parse_bool,
+    parse_date,
+    parse_study_days,
+    parse_time,
+)
 from db.models import Group
 from tests.conftest import Harness
 
@@ -212,3 +218,15 @@ def test_settings_changes_say_what_changed_and_whether_duties_move(harness: Harn
     assert reply.outcome == SettingsChanged(("problem_deadline",), retime=True)
     refused = harness.invoke(admin, "schedule set", deadline="25:00")
     assert refused.outcome is None
+
+
+def test_an_overlong_day_off_reason_is_refused_not_cut(harness: Harness) -> None:
+    admin = harness.grant_admin("admin")
+    reason = "가" * (MAX_DAY_OFF_REASON + 1)
+    reply = harness.invoke(admin, "schedule dayoff", date="2026-12-09", reason=reason)
+    assert (reply.key, reply.params) == (
+        "error.reason_too_long",
+        {"max": MAX_DAY_OFF_REASON, "length": MAX_DAY_OFF_REASON + 1},
+    )
+    reply = harness.invoke(admin, "schedule dayoff", date="2026-12-09", reason=reason[:-1])
+    assert reply.key == "schedule.day_off_added"

@@ -17,7 +17,7 @@ from bot.adapters.discord import channels
 from bot.commands import ChannelRef, UserRef
 from bot.services import choices, competition, problems, progress, rotation
 from bot.services.choices import MAX_CHOICES
-from bot.services.groups import MAX_REMINDER_MINUTES
+from bot.services.groups import MAX_DAY_OFF_REASON, MAX_REMINDER_MINUTES
 
 if TYPE_CHECKING:
     from bot.adapters.discord.bot import StudyBot
@@ -30,6 +30,7 @@ __all__ = [
     "Code",
     "CompetitionName",
     "DailyLimit",
+    "DayOffReason",
     "HistoryCount",
     "Metric",
     "Model",
@@ -38,6 +39,7 @@ __all__ = [
     "Repro",
     "RowId",
     "ScheduleDays",
+    "SolutionLink",
     "TaskName",
     "UserOption",
     "given",
@@ -110,6 +112,8 @@ CompetitionName = app_commands.Range[str, None, competition.MAX_NAME]
 Code = app_commands.Range[str, None, MAX_CODE]
 ScheduleDays = app_commands.Range[int, 1, rotation.MAX_SCHEDULE_DAYS]
 HistoryCount = app_commands.Range[int, 1, problems.MAX_HISTORY]
+SolutionLink = app_commands.Range[str, None, problems.MAX_LINK]
+DayOffReason = app_commands.Range[str, None, MAX_DAY_OFF_REASON]
 ReminderMinutes = app_commands.Range[int, 0, MAX_REMINDER_MINUTES]
 DailyLimit = app_commands.Range[int, 0, competition.MAX_DAILY_LIMIT]
 

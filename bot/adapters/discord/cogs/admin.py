@@ -19,6 +19,7 @@ from bot.adapters.discord.options import (
     ChannelOption,
     CompetitionName,
     DailyLimit,
+    DayOffReason,
     Metric,
     ReminderMinutes,
     TaskName,
@@ -137,7 +138,7 @@ class Admin(commands.Cog):
         self,
         interaction: discord.Interaction,
         date: str,
-        reason: str | None = None,
+        reason: DayOffReason | None = None,
         cancel: bool | None = None,
     ) -> None:
         options = {"date": date, "reason": reason, "cancel": cancel}

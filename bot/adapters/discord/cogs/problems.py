@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord.options import HistoryCount, problem_choices
+from bot.adapters.discord.options import HistoryCount, SolutionLink, problem_choices
 from bot.adapters.discord.translator import cmd_choice, command_texts, option_texts
 from bot.services.problems import LANGUAGES
 
@@ -37,7 +37,7 @@ class Problems(commands.Cog):
     async def solved(
         self,
         interaction: discord.Interaction,
-        link: str | None = None,
+        link: SolutionLink | None = None,
         language: str | None = None,
         problem: str | None = None,
     ) -> None:
