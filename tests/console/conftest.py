@@ -38,11 +38,14 @@ class Result:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without any token or studybot setting."""
+    """The caller's environment without any token or studybot setting, and without an
+    outer make's variables (`make test` runs these tests; a nested make would say
+    "Entering directory" and take the outer one's flags)."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("STUDYBOT_") and k != "DISCORD_TOKEN"
+        if not k.startswith("STUDYBOT_")
+        and k not in ("DISCORD_TOKEN", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
     }
     env["PYTHONIOENCODING"] = "utf-8"
     env.update(extra)
