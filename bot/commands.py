@@ -10,18 +10,21 @@ and render the replies.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.errors import InvalidInput
-from bot.replies import Reply, Text, Visibility
+from bot.errors import DomainError, InvalidInput
+from bot.replies import OptionRef, Reply, Text, Visibility
 from bot.services import (
     competition,
+    freetext,
     groups,
     lessons,
     members,
@@ -30,9 +33,11 @@ from bot.services import (
     rotation,
     users,
 )
+from bot.services.bounds import MAX_BIG_ID, MAX_ROW_ID, MAX_SCORE, check_range
 from bot.services.calendar import local_today
 from bot.services.code_runs import CodeRunner, Notify
 from bot.services.context import Actor, Services
+from bot.services.dates import Yearless, mark_error, mark_years
 from db.models import Group
 
 
@@ -53,12 +58,82 @@ class Call:
     group_id: int
     actor: Actor
 
+    def cleaned(self) -> Call:
+        """The call with the actor's name as posts may show it (no mention pings)."""
+        name = freetext.display_name(self.actor.name, users.MAX_NAME)
+        if name == self.actor.name:
+            return self
+        return Call(self.group_id, Actor(self.actor.user_id, name, self.actor.platform_admin))
+
+
+# the group's local date while a handler runs (set by its unit of work), for the years
+_TODAY: ContextVar[date | None] = ContextVar("studybot_today", default=None)
+
+
+NUMBER_KINDS = ("int", "float")
+_HINTS = {"int": "console.hint_int", "float": "console.hint_float"}
+
 
 @dataclass(frozen=True)
 class Option:
+    """One option of a command. Numbers (``int``, ``float``) carry the range they must be
+    in (``low``..``high``, both inclusive): ``check`` refuses a value outside it, naming
+    the option and the range, before any handler or the database sees it."""
+
     name: str
     kind: str = "str"  # str | int | float | bool | date | user | channel
     required: bool = False
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind in NUMBER_KINDS and (self.low is None or self.high is None):
+            raise ValueError(f"number option {self.name} needs its range")
+
+    def _bad(self, value: object) -> InvalidInput:
+        hint = Text(_HINTS.get(self.kind, "console.hint_int"))
+        return InvalidInput(
+            "error.bad_option", name=self.name, value=freetext.echo(value), hint=hint
+        )
+
+    def check(self, value: Any, command: str) -> Any:
+        """The value as handlers receive it: numbers of the right type and in range, the
+        names of people neutralised as posts show them. ``command``: whose option it is."""
+        if self.kind in NUMBER_KINDS:
+            assert self.low is not None and self.high is not None
+            number = self._number(value)
+            check_range(OptionRef(command, self.name), number, self.low, self.high)
+            return number
+        if self.kind == "user" and isinstance(value, UserRef):
+            check_range(OptionRef(command, self.name), value.id, 1, MAX_BIG_ID)
+            return UserRef(value.id, freetext.display_name(value.name, users.MAX_NAME))
+        return value
+
+    def _number(self, value: Any) -> int | float:
+        if isinstance(value, bool):
+            raise self._bad(value)
+        if isinstance(value, str):
+            try:
+                value = int(value.strip()) if self.kind == "int" else float(value.strip())
+            except ValueError:
+                raise self._bad(value) from None
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise self._bad(value)
+            if self.kind == "int":
+                if not value.is_integer():
+                    raise self._bad(value)
+                return int(value)
+            return value
+        if isinstance(value, int):
+            return value if self.kind == "int" else float(value)
+        raise self._bad(value)
+
+
+def row_id(name: str, *, required: bool = True) -> Option:
+    """A number the bot gave out (a swap request, a progress entry): 1 to its column's
+    largest (``bot.services.bounds``)."""
+    return Option(name, "int", required, 1, MAX_ROW_ID)
 
 
 Handler = Callable[[Services, Call, dict[str, Any]], Reply]
@@ -92,23 +167,67 @@ class Command:
         """True for commands that run code in the sandbox (slow: answer later)."""
         return self.run is not None
 
+    def check(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The options given, each checked (see ``Option.check``); None means not given."""
+        known = {option.name: option for option in self.options}
+        return {
+            name: value
+            if value is None or name not in known
+            else known[name].check(value, self.name)
+            for name, value in options.items()
+        }
+
+    def execute(self, svc: Services, call: Call, options: dict[str, Any]) -> Reply:
+        """Check the options, then run the synchronous handler. Dates of another year
+        than the group's current one are shown with their year, in replies and refusals."""
+        assert self.handler is not None
+        checked = self.check(options)
+        token = _TODAY.set(None)
+        try:
+            reply = self.handler(svc, call.cleaned(), checked)
+        except DomainError as exc:
+            today = _TODAY.get()
+            if today is not None:
+                mark_error(exc, today)
+            raise
+        finally:
+            today = _TODAY.get()
+            _TODAY.reset(token)
+        return reply if today is None else mark_years(reply, today)
+
+    async def execute_run(
+        self, runner: CodeRunner, call: Call, options: dict[str, Any], notify: Notify
+    ) -> Reply:
+        """Check the options, then run the code-running handler."""
+        assert self.run is not None
+        return await self.run(runner, call.cleaned(), self.check(options), notify)
+
 
 @contextmanager
 def _unit(svc: Services, call: Call) -> Iterator[tuple[Session, Group, datetime]]:
     with svc.transaction() as session:
         group = groups.get_group(session, call.group_id)
         now = svc.clock.now()
+        _TODAY.set(local_today(group, now))
         users.ensure_user(session, call.actor.user_id, call.actor.name, now)
         yield session, group, now
 
 
-def _date(opts: dict[str, Any], key: str, group: Group, now: datetime) -> date | None:
+def _date(
+    opts: dict[str, Any],
+    key: str,
+    group: Group,
+    now: datetime,
+    rule: Yearless = Yearless.UPCOMING,
+    anchor: date | None = None,
+) -> date | None:
+    """A date option; a month-day without a year follows ``rule`` (``bot.services.dates``)."""
     value = opts.get(key)
     if value is None or value == "":
         return None
     if isinstance(value, date):
         return value
-    return groups.parse_date(str(value), local_today(group, now))
+    return groups.parse_date(str(value), local_today(group, now), rule=rule, anchor=anchor)
 
 
 # --- members -------------------------------------------------------------------------
@@ -188,10 +307,11 @@ def mod_skip(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
 
 def away(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
     with _unit(svc, call) as (s, group, now):
+        if opts.get("cancel"):  # a period to cancel may have begun: the nearest such day
+            on = _date(opts, "from", group, now, Yearless.NEAREST)
+            return rotation.cancel_away(s, group, call.actor, now, on=on)
         start = _date(opts, "from", group, now)
         end = _date(opts, "to", group, now)
-        if opts.get("cancel"):
-            return rotation.cancel_away(s, group, call.actor, now, on=start)
         if start is None and end is None:
             return rotation.list_away(s, group, call.actor, now)
         if start is None:
@@ -253,7 +373,8 @@ def schedule_set(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
 
 def schedule_dayoff(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
     with _unit(svc, call) as (s, group, now):
-        day = _date(opts, "date", group, now)
+        cancel = bool(opts.get("cancel"))
+        day = _date(opts, "date", group, now, Yearless.NEAREST if cancel else Yearless.UPCOMING)
         if day is None:
             raise InvalidInput("error.bad_date", value="")
         return groups.set_day_off(
@@ -263,7 +384,7 @@ def schedule_dayoff(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
             day,
             now,
             reason=opts.get("reason"),
-            cancel=bool(opts.get("cancel")),
+            cancel=cancel,
         )
 
 
@@ -397,7 +518,7 @@ def competition_task(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
 _ENTRY_OPTIONS = (
     Option("task"),
     Option("metric"),
-    Option("score", "float"),
+    Option("score", "float", low=-MAX_SCORE, high=MAX_SCORE),
     Option("model"),
     Option("submitted", "bool"),
     Option("repro"),
@@ -424,7 +545,12 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         _cmd("member add", member_add, Option("user", "user", True), shows=PUBLIC),
         _cmd("member remove", member_remove, Option("user", "user", True), shows=PUBLIC),
         _cmd("mod today", mod_today, shows=PRIVATE),
-        _cmd("mod schedule", mod_schedule, Option("days", "int"), shows=PRIVATE),
+        _cmd(
+            "mod schedule",
+            mod_schedule,
+            Option("days", "int", low=1, high=rotation.MAX_SCHEDULE_DAYS),
+            shows=PRIVATE,
+        ),
         _cmd(
             "mod swap",
             mod_swap,
@@ -433,8 +559,8 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             Option("force", "bool"),
             shows=PUBLIC,
         ),
-        _cmd("mod accept", mod_accept, Option("id", "int", True), shows=PUBLIC),
-        _cmd("mod decline", mod_decline, Option("id", "int", True), shows=PUBLIC),
+        _cmd("mod accept", mod_accept, row_id("id"), shows=PUBLIC),
+        _cmd("mod decline", mod_decline, row_id("id"), shows=PUBLIC),
         _cmd("mod skip", mod_skip, shows=PUBLIC),
         _cmd(
             "away",
@@ -455,7 +581,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             Option("deadline"),
             Option("locale"),
             Option("holidays", "bool"),
-            Option("reminder", "int"),
+            Option("reminder", "int", low=0, high=groups.MAX_REMINDER_MINUTES),
             Option("progress_time"),
             shows=PRIVATE,
         ),
@@ -484,7 +610,12 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             shows=PUBLIC,
         ),
         _cmd("problem today", problem_today, shows=PRIVATE),
-        _cmd("problem history", problem_history, Option("n", "int"), shows=PRIVATE),
+        _cmd(
+            "problem history",
+            problem_history,
+            Option("n", "int", low=1, high=problems.MAX_HISTORY),
+            shows=PRIVATE,
+        ),
         _cmd("problem show", problem_show, Option("problem", "str", True), shows=PRIVATE),
         _cmd(
             "progress log", progress_log, Option("note", "str", True), *_ENTRY_OPTIONS, shows=PUBLIC
@@ -492,12 +623,12 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         _cmd(
             "progress edit",
             progress_edit,
-            Option("id", "int", True),
+            row_id("id"),
             Option("note"),
             *_ENTRY_OPTIONS,
             shows=PRIVATE,
         ),
-        _cmd("progress delete", progress_delete, Option("id", "int", True), shows=PRIVATE),
+        _cmd("progress delete", progress_delete, row_id("id"), shows=PRIVATE),
         _cmd("progress me", progress_me, shows=PRIVATE),
         _cmd("progress group", progress_group, Option("period"), shows=PRIVATE),
         _cmd("progress leaderboard", progress_leaderboard, Option("task"), shows=PRIVATE),
@@ -514,7 +645,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             competition_set,
             Option("name"),
             Option("deadline", "date"),
-            Option("limit", "int"),
+            Option("limit", "int", low=0, high=competition.MAX_DAILY_LIMIT),
             shows=PRIVATE,
         ),
         _cmd(

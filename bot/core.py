@@ -34,13 +34,21 @@ GroupQuery = Callable[Concatenate[Session, Group, datetime, P], T]
 Work = Callable[Concatenate[Session, datetime, P], T]
 
 
+UNEXPECTED = "error.unexpected"  # the key of the reply to a crash (a bug, not a refusal)
+
+
 def error_reply(exc: BaseException) -> Reply:
     """The one place that turns an exception into what the user sees."""
     if isinstance(exc, DomainError):
         return Reply.private(exc.key, **exc.params)
     error_id = uuid.uuid4().hex[:8]
     log.error("unexpected error %s", error_id, exc_info=exc)
-    return Reply.private("error.unexpected", error_id=error_id)
+    return Reply.private(UNEXPECTED, error_id=error_id)
+
+
+def is_crash(reply: Reply) -> bool:
+    """Whether ``reply`` reports an unexpected error (a crash) rather than an answer."""
+    return reply.key == UNEXPECTED
 
 
 async def _ignore(_reply: Reply) -> None:
@@ -77,18 +85,16 @@ class Core:
     # --- commands: the one way in -------------------------------------------------------
 
     def _handle(self, command: Command, call: Call, options: dict[str, Any]) -> Reply:
-        assert command.handler is not None
         try:  # the handler's unit of work is over when it returns: then charts are drawn
-            return command.handler(self.services, call, options).finish()
+            return command.execute(self.services, call, options).finish()
         except Exception as exc:
             return error_reply(exc)
 
     async def _run_code(
         self, command: Command, call: Call, options: dict[str, Any], notify: Notify | None
     ) -> Reply:
-        assert command.run is not None
         try:
-            return await command.run(self.runner, call, options, notify or _ignore)
+            return await command.execute_run(self.runner, call, options, notify or _ignore)
         except Exception as exc:
             return error_reply(exc)
 

@@ -2,11 +2,13 @@
 
 A reply names a message key and its parameters; front ends render it in the group's
 locale. Parameters may hold ``Mention`` values (a user the front end may ping) and
-``Text`` values (another message key, rendered in the same locale).
+``Text`` values (another message key, rendered in the same locale) and ``CommandRef``
+values (a command, shown as each front end's users type it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -31,6 +33,42 @@ class Text:
 
     key: str
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommandRef:
+    """A command named in a message, with options to show after it.
+
+    Each front end renders it as its users type it: the console ``/member join`` (the
+    command table's names), Discord ``/멤버 참여`` for a Korean reader and ``/member join``
+    (or a clickable mention) in English. Catalogues write one inline as
+    ``{/member join}`` or ``{/away from:날짜 to:날짜}``; code may pass one as a parameter.
+    """
+
+    path: str  # the command table's words: "member join"
+    options: tuple[tuple[str, str], ...] = ()  # (option, value as shown), in order
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.path.split())
+
+    @classmethod
+    def parse(cls, spec: str) -> CommandRef:
+        """``"away from:날짜 to:날짜"`` → path ``away`` and two options; an option's value
+        runs to the next ``name:`` (so it may hold spaces: ``note:오늘 한 일``)."""
+        parts = re.split(r"(?:^|\s+)([a-z_]+):", spec.strip())
+        path = parts[0].strip()
+        options = tuple((parts[i], parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2))
+        return cls(path, options)
+
+
+@dataclass(frozen=True)
+class OptionRef:
+    """An option of a command named in a message (``{option:progress log task}``): the
+    console shows ``task``, Discord the name its reader sees (Korean: ``과제``)."""
+
+    command: str  # "progress log"
+    option: str  # "task"
 
 
 @dataclass(frozen=True)
@@ -113,6 +151,10 @@ def _encode_value(value: Any) -> Any:
         return {"$mention": [value.user_id, value.name]}
     if isinstance(value, Text):
         return {"$text": [value.key, {k: _encode_value(v) for k, v in value.params.items()}]}
+    if isinstance(value, CommandRef):
+        return {"$command": [value.path, [list(pair) for pair in value.options]]}
+    if isinstance(value, OptionRef):
+        return {"$option": [value.command, value.option]}
     if isinstance(value, list | tuple):
         return [_encode_value(v) for v in value]
     if isinstance(value, date):
@@ -130,6 +172,12 @@ def _decode_value(value: Any) -> Any:
         if "$text" in value:
             key, params = value["$text"]
             return Text(key, {k: _decode_value(v) for k, v in params.items()})
+        if "$command" in value:
+            path, options = value["$command"]
+            return CommandRef(str(path), tuple((str(k), str(v)) for k, v in options))
+        if "$option" in value:
+            command, option = value["$option"]
+            return OptionRef(str(command), str(option))
         if "$date" in value:
             return date.fromisoformat(value["$date"])
         if "$time" in value:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
-from bot.schedule.duties import DUTIES
+from bot.replies import Reply, Text
+from bot.schedule.duties import DUTIES, end_of_day
 from bot.schedule.planner import DueDuty, due_between
-from bot.services import duty_runs
+from bot.services import duty_runs, problems, progress
+from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Services
 from bot.services.groups import get_group
+from bot.services.outbox import enqueue
+from db.models import Group
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +86,94 @@ def missed(services: Services) -> list[DueDuty]:
     return [item for item in due if (item.group_id, item.duty, item.local_date) not in done]
 
 
+MAX_OFFLINE_DAYS = 31  # how far back the offline report looks for missed duties
+# what each duty's line in the offline report calls it
+DUTY_LABELS = {
+    duty_runs.REVIEW_DUTY: "input.duty_review_post",
+    duty_runs.REMINDER_DUTY: "input.duty_problem_reminder",
+    duty_runs.DEADLINE_DUTY: "input.duty_problem_deadline",
+    duty_runs.PROGRESS_REMINDER_DUTY: "input.duty_progress_reminder",
+}
+
+
+def _would_post(session: Session, group: Group, item: DueDuty, calendar: StudyCalendar) -> bool:
+    """Whether the duty would have posted that day, had the bot been running (a duty that
+    would have stayed quiet was not missed)."""
+    day = item.local_date
+    if not calendar.is_study_day(day):
+        return False
+    if item.duty == duty_runs.REMINDER_DUTY:
+        target = calendar.next_study_day(day)
+        return (
+            group.problem_reminder_minutes > 0
+            and target is not None
+            and problems.pick_for(session, group, target) is None
+        )
+    if item.duty == duty_runs.DEADLINE_DUTY:
+        return calendar.next_study_day(day) is not None
+    if item.duty == duty_runs.PROGRESS_REMINDER_DUTY:
+        if not progress.tracks_progress(session, group):
+            return False
+        public, private = progress.reminder_targets(session, group, day)
+        return bool(public or private)
+    return True
+
+
+def _report_missed(session: Session, group: Group, due: list[DueDuty], now: datetime) -> bool:
+    """Record the group's duties that fell due while the bot was down and are past the
+    grace window (``MISSED``: they never run late), and post one message listing them.
+    Only the duties this call claims are listed, so two processes never both report."""
+    calendar = StudyCalendar(session, group)
+    claimed: dict[date, list[Text]] = {}
+    for item in due:
+        if not _would_post(session, group, item, calendar):
+            continue
+        run = duty_runs.claim(
+            session, group, item.duty, item.local_date, now, outcome=duty_runs.MISSED
+        )
+        if run is not None:
+            claimed.setdefault(item.local_date, []).append(Text(DUTY_LABELS[item.duty]))
+    if not claimed:
+        return False
+    count = sum(len(labels) for labels in claimed.values())
+    reply = Reply.public("input.missed_while_offline", count=count, days=len(claimed))
+    for day, labels in sorted(claimed.items()):
+        reply.lines.append(Text("input.missed_day", {"day": day, "duties": labels}))
+    enqueue(session, group, reply, now, expires_at=end_of_day(group, local_today(group, now)))
+    return True
+
+
+def report_offline(services: Services) -> list[int]:
+    """At start-up, after downtime longer than the grace window: for each group, one post
+    saying which duties (of which days) were missed while the bot was offline, since the
+    group's latest recorded run (a group that never ran a duty is not told). Returns the
+    ids of the groups told."""
+    now = services.clock.now()
+    start, _ = _grace_window(services)
+    oldest = start - timedelta(days=MAX_OFFLINE_DAYS)
+    told = []
+    with services.session_factory() as session:
+        group_ids = list(session.scalars(select(Group.id).where(Group.paused_at.is_(None))))
+    for group_id in group_ids:
+        try:
+            with services.transaction() as session:
+                group = get_group(session, group_id)
+                last = duty_runs.last_ran(session, group)
+                if last is None:  # never ran here: a new group (or clock) missed nothing
+                    continue
+                since = max(oldest, last)
+                due = [
+                    item for item in due_between(session, since, start) if item.group_id == group_id
+                ]
+                if due and _report_missed(session, group, due, now):
+                    told.append(group_id)
+        except Exception:  # one group's failure must not stop the others
+            log.exception("offline report for group %s failed", group_id)
+    return told
+
+
 def reconcile(services: Services) -> list[DueDuty]:
-    """At start-up: run what fell due while we were down, within the grace window."""
+    """At start-up: say what was missed beyond the grace window (``report_offline``: the
+    first post), then run what fell due while we were down within it."""
+    report_offline(services)
     return run_due(services, *_grace_window(services))

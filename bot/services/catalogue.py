@@ -13,6 +13,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput, NotFound
+from bot.replies import OptionRef
+from bot.services import freetext
+from bot.services.bounds import MAX_BIG_ID, big_id
 from db.models import Problem
 
 PROBLEM_URL = "https://school.programmers.co.kr/learn/courses/30/lessons/{id}"
@@ -78,6 +81,8 @@ def seed(session: Session, now: datetime) -> int:
 
 
 def get(session: Session, problem_id: int) -> Problem:
+    if not 1 <= problem_id <= MAX_BIG_ID:  # no such row, and the database could not ask
+        raise NotFound("error.problem_missing", id=problem_id)
     problem = session.get(Problem, problem_id)
     if problem is None:
         raise NotFound("error.problem_missing", id=problem_id)
@@ -104,6 +109,11 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _problem_id(digits: str) -> int:
+    """A problem number as typed: 1 up to the database's largest integer."""
+    return big_id(OptionRef("problem show", "problem"), int(digits))
+
+
 def resolve(session: Session, text: str) -> Problem:
     """An id, a problem URL, or a title that matches exactly one problem."""
     value = text.strip()
@@ -111,9 +121,9 @@ def resolve(session: Session, text: str) -> Problem:
         raise InvalidInput("error.problem_query_empty")
     match = _URL_ID.search(value)
     if match:
-        return get(session, int(match[1]))
-    if value.isdigit():
-        return get(session, int(value))
+        return get(session, _problem_id(match[1]))
+    if value.isdecimal():
+        return get(session, _problem_id(value))
     found = search(session, value, limit=10)
     exact = [p for p in found if p.title.replace(" ", "") == value.replace(" ", "")]
     if len(exact) == 1:
@@ -121,10 +131,10 @@ def resolve(session: Session, text: str) -> Problem:
     if len(found) == 1:
         return found[0]
     if not found:
-        raise NotFound("error.problem_no_match", query=value)
+        raise NotFound("error.problem_no_match", query=freetext.echo(value))
     raise InvalidInput(
         "error.problem_ambiguous",
-        query=value,
+        query=freetext.echo(value),
         candidates=", ".join(f"{p.id} {p.title}" for p in found[:5]),
     )
 
@@ -182,6 +192,8 @@ def listing(session: Session, now: datetime, kind: str | None = None) -> list[Ca
 
 
 def find(session: Session, now: datetime, problem_id: int) -> CatalogueRow | None:
+    if not 1 <= problem_id <= MAX_BIG_ID:
+        return None
     problem = session.get(Problem, problem_id)
     return None if problem is None else _row(problem)
 

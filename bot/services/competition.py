@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.replies import Reply, Text
 from bot.services import freetext
+from bot.services.bounds import MAX_SCORE, format_number
 from bot.services.calendar import local_today
 from bot.services.context import Actor
 from bot.services.permissions import require_admin
@@ -30,7 +31,7 @@ MAX_TASK = 50
 MAX_METRIC = 30
 MAX_TASKS = 20
 MAX_DAILY_LIMIT = 1000
-SCORE_BOUND = 1e6  # any metric: a finite number within ±1e6
+SCORE_BOUND = MAX_SCORE  # any metric: a finite number within ±1e6
 
 # Metrics whose leaderboard shows a fraction ×100; a score may be given either way.
 PERCENT_METRICS = frozenset(
@@ -82,8 +83,35 @@ def higher_is_better(metric: str | None) -> bool:
     return metric not in LOWER_IS_BETTER
 
 
-def check_score(value: object, metric: str | None) -> float:
-    """A finite number in the metric's range, on the leaderboard's scale."""
+@dataclass(frozen=True)
+class Score:
+    """A score as stored (on the leaderboard's scale) and how it was read from ``given``:
+    ``fraction`` when a fraction metric's 0..1 (MCC: -1..1) value was taken ×100."""
+
+    value: float
+    given: float
+    fraction_low: int | None = None  # read as a fraction of fraction_low..1 (0 or -1)
+
+    @property
+    def fraction(self) -> bool:
+        return self.fraction_low is not None
+
+
+def _out_of_range(metric: str | None, score: float, low: float, high: float) -> InvalidInput:
+    return InvalidInput(
+        "error.progress_score_range",
+        metric=metric or "-",
+        value=format_number(score),
+        low=format_number(low, grouped=True),
+        high=format_number(high, grouped=True),
+    )
+
+
+def read_score(value: object, metric: str | None) -> Score:
+    """A finite number in the metric's range, on the leaderboard's scale, and how it was
+    read. A fraction metric takes 0..1 as a fraction (×100) and above 1 as shown on the
+    leaderboard; a value that both scales accept (0..1) is read as a fraction, and the
+    reply says so (``Score.fraction``)."""
     if isinstance(value, bool):
         raise InvalidInput("error.progress_bad_score", value=str(value))
     if isinstance(value, int | float):
@@ -92,36 +120,33 @@ def check_score(value: object, metric: str | None) -> float:
         try:
             score = float(str(value).strip())
         except ValueError:
-            raise InvalidInput("error.progress_bad_score", value=str(value)[:30]) from None
+            raise InvalidInput("error.progress_bad_score", value=freetext.echo(value)) from None
     if not math.isfinite(score):
-        raise InvalidInput("error.progress_bad_score", value=str(value)[:30])
+        raise InvalidInput("error.progress_bad_score", value=freetext.echo(value))
     if metric in PERCENT_METRICS:
         if not 0 <= score <= 100:
-            raise InvalidInput(
-                "error.progress_score_range", metric=metric, value=score, low=0, high=100
-            )
-        return round(score * 100, 6) if score <= 1 else score
+            raise _out_of_range(metric, score, 0, 100)
+        if 0 < score <= 1:
+            return Score(round(score * 100, 6), score, 0)
+        return Score(score, score)
     if metric in SIGNED_PERCENT_METRICS:
         if not -100 <= score <= 100:
-            raise InvalidInput(
-                "error.progress_score_range", metric=metric, value=score, low=-100, high=100
-            )
-        return round(score * 100, 6) if -1 <= score <= 1 else score
+            raise _out_of_range(metric, score, -100, 100)
+        if score != 0 and -1 <= score <= 1:
+            return Score(round(score * 100, 6), score, -1)
+        return Score(score, score)
     if metric in LOWER_IS_BETTER:
         if not 0 <= score <= SCORE_BOUND:
-            raise InvalidInput(
-                "error.progress_score_range", metric=metric, value=score, low=0, high=SCORE_BOUND
-            )
-        return score
+            raise _out_of_range(metric, score, 0, SCORE_BOUND)
+        return Score(score, score)
     if abs(score) > SCORE_BOUND:
-        raise InvalidInput(
-            "error.progress_score_range",
-            metric=metric or "-",
-            value=score,
-            low=-SCORE_BOUND,
-            high=SCORE_BOUND,
-        )
-    return score
+        raise _out_of_range(metric, score, -SCORE_BOUND, SCORE_BOUND)
+    return Score(score, score)
+
+
+def check_score(value: object, metric: str | None) -> float:
+    """A finite number in the metric's range, on the leaderboard's scale."""
+    return read_score(value, metric).value
 
 
 # --- lookups ----------------------------------------------------------------------------
@@ -241,6 +266,8 @@ def set_competition(
     if clear_deadline:
         values["deadline"] = None
     elif deadline is not None:
+        if deadline < local_today(group, now):
+            raise InvalidInput("input.deadline_past", day=deadline)
         values["deadline"] = deadline
     if limit is not None:
         if not 0 <= limit <= MAX_DAILY_LIMIT:
@@ -323,6 +350,7 @@ def set_task(
 
 __all__ = [
     "PERCENT_METRICS",
+    "Score",
     "TaskInfo",
     "check_score",
     "daily_limit",
@@ -330,6 +358,7 @@ __all__ = [
     "higher_is_better",
     "is_clear",
     "normalise_metric",
+    "read_score",
     "set_competition",
     "set_task",
     "settings_of",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,13 +19,22 @@ REVIEW_DUTY = "review_post"
 REMINDER_DUTY = "problem_reminder"
 DEADLINE_DUTY = "problem_deadline"
 PROGRESS_REMINDER_DUTY = "progress_reminder"
+OFFLINE_REPORT_DUTY = "offline_report"  # the post listing what was missed while offline
+
+POSTED, SKIPPED = "posted", "skipped"
+MISSED = "missed"  # fell due while the bot was down, past the grace window: never run late
 
 
 def claim(
-    session: Session, group: Group, duty: str, local_date: date, now: datetime
+    session: Session,
+    group: Group,
+    duty: str,
+    local_date: date,
+    now: datetime,
+    outcome: str = POSTED,
 ) -> DutyRun | None:
     """Insert the run's row; None when another run (earlier or concurrent) has it."""
-    run = DutyRun(group_id=group.id, duty=duty, local_date=local_date, ran_at=now, outcome="posted")
+    run = DutyRun(group_id=group.id, duty=duty, local_date=local_date, ran_at=now, outcome=outcome)
     try:
         with session.begin_nested():
             session.add(run)
@@ -39,7 +48,7 @@ def announced_days(
 ) -> set[date]:
     """The days in [start, end] (open where None) whose review post went out."""
     query = select(DutyRun.local_date).where(
-        DutyRun.group_id == group.id, DutyRun.duty == REVIEW_DUTY
+        DutyRun.group_id == group.id, DutyRun.duty == REVIEW_DUTY, DutyRun.outcome != MISSED
     )
     if start is not None:
         query = query.where(DutyRun.local_date >= start)
@@ -61,3 +70,8 @@ def recorded(session: Session, first: date, last: date) -> set[tuple[int, str, d
         )
     )
     return {(g, d, day) for g, d, day in rows}
+
+
+def last_ran(session: Session, group: Group) -> datetime | None:
+    """When the group's latest duty run was recorded (any duty, any outcome)."""
+    return session.scalar(select(func.max(DutyRun.ran_at)).where(DutyRun.group_id == group.id))

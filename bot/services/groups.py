@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,9 +15,10 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.replies import Reply, SettingsChanged, Text, Visibility
-from bot.services import outbox
+from bot.services import freetext, outbox
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
+from bot.services.dates import Yearless, month_day
 from bot.services.permissions import require_admin
 from db.models import DayOff, Group
 
@@ -157,7 +159,8 @@ def get_or_create_group(
 
 
 def parse_time(text: str) -> time:
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
+    """'09:30', also as typed with full-width characters ('０９：３０')."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", unicodedata.normalize("NFKC", text))
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
         raise InvalidInput("error.bad_time", value=text)
     return time(int(match[1]), int(match[2]))
@@ -204,14 +207,20 @@ def parse_locale(text: str) -> str:
     return value
 
 
+BOOL_WORDS = {
+    True: ("on", "yes", "true", "1", "y", "예", "네", "응", "켬", "켜기", "참"),
+    False: ("off", "no", "false", "0", "n", "아니오", "아니요", "아니", "끔", "끄기", "거짓"),
+}
+
+
 def parse_bool(text: str | bool) -> bool:
+    """on/off, yes/no, true/false, 1/0 and the Korean 켬/끔, 예/아니요 (네, 아니오, ...)."""
     if isinstance(text, bool):
         return text
-    value = text.strip().lower()
-    if value in ("on", "yes", "true", "1", "예", "켬"):
-        return True
-    if value in ("off", "no", "false", "0", "아니오", "끔"):
-        return False
+    value = unicodedata.normalize("NFKC", text).strip().lower()
+    for meaning, words in BOOL_WORDS.items():
+        if value in words:
+            return meaning
     raise InvalidInput("error.bad_bool", value=text)
 
 
@@ -317,11 +326,12 @@ def set_day_off(
         raise Conflict("error.day_off_exists", day=day)
     if day < local_today(group, now):
         raise InvalidInput("error.date_in_past", day=day)
-    if reason is not None and len(reason) > MAX_DAY_OFF_REASON:  # refused, never cut
-        raise InvalidInput("error.reason_too_long", max=MAX_DAY_OFF_REASON, length=len(reason))
-    session.add(DayOff(group_id=group.id, day=day, reason=reason or None))
+    cleaned = freetext.clean(  # posted in the channel: no pings; refused, never cut
+        reason, "reason", MAX_DAY_OFF_REASON, too_long="error.reason_too_long"
+    )
+    session.add(DayOff(group_id=group.id, day=day, reason=cleaned))
     session.flush()
-    return Reply.public("schedule.day_off_added", day=day, reason=reason or "-")
+    return Reply.public("schedule.day_off_added", day=day, reason=cleaned or "-")
 
 
 def upcoming_days_off(session: Session, group: Group, today: date) -> list[DayOff]:
@@ -352,21 +362,24 @@ __all__ = [
 _RELATIVE_DAYS = {"today": 0, "오늘": 0, "tomorrow": 1, "내일": 1, "모레": 2}
 
 
-def parse_date(text: str, today: date) -> date:
-    """'2026-12-01', '12-01', '12/1', 'today', 'tomorrow', '오늘', '내일', '모레'."""
-    value = text.strip().lower()
+def parse_date(
+    text: str, today: date, *, rule: Yearless = Yearless.UPCOMING, anchor: date | None = None
+) -> date:
+    """'2026-12-01', '12-01', '12/1', 'today', 'tomorrow', '오늘', '내일', '모레'.
+
+    A month-day without a year follows ``rule`` from ``anchor`` (default: today); see
+    ``bot.services.dates``. Full-width digits and signs ('１２－０１') read as ASCII."""
+    value = unicodedata.normalize("NFKC", text).strip().lower()
     if value in _RELATIVE_DAYS:
         return date.fromordinal(today.toordinal() + _RELATIVE_DAYS[value])
     try:
         match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value)
         if match:
             return date(int(match[1]), int(match[2]), int(match[3]))
-        match = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})", value)
-        if match:  # month-day: the next such date from today
-            candidate = date(today.year, int(match[1]), int(match[2]))
-            if candidate < today:
-                candidate = date(today.year + 1, int(match[1]), int(match[2]))
-            return candidate
     except ValueError:
         pass
-    raise InvalidInput("error.bad_date", value=text)
+    else:
+        match = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})", value)
+        if match:
+            return month_day(int(match[1]), int(match[2]), anchor or today, rule, text)
+    raise InvalidInput("error.bad_date", value=freetext.echo(text))

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.errors import Conflict, NotFound
+from bot.errors import Conflict, InvalidInput, NotFound
 from bot.replies import Reply, Text
-from bot.services import rotation
+from bot.services import freetext, rotation
 from bot.services.calendar import local_today
 from bot.services.context import Actor
 from bot.services.permissions import active_member, require_admin
@@ -20,6 +20,8 @@ from db.models import Group, Member, SwapRequest
 
 
 def _add(session: Session, group: Group, user_id: int, name: str, now: datetime) -> Member:
+    if freetext.is_reserved_name(name):  # a post naming them would read as @everyone
+        raise InvalidInput("input.reserved_name", name=freetext.echo(name))
     ensure_user(session, user_id, name, now)
     member = session.scalar(
         select(Member).where(Member.group_id == group.id, Member.user_id == user_id)

@@ -37,7 +37,9 @@ from sqlalchemy.orm import Session
 from bot import i18n
 from bot.errors import Conflict, NotFound
 from bot.replies import Reply, Text, reply_from_json, reply_to_json
-from bot.services.calendar import zone
+from bot.services.bounds import MAX_ROW_ID
+from bot.services.calendar import local_today, zone
+from bot.services.dates import mark_years
 from bot.services.users import ensure_user
 from db.models import Group, OutboxMessage, User
 
@@ -151,6 +153,7 @@ def enqueue(
     the parent's message (and expires with it unless given its own time)."""
     if parent is not None and expires_at is None:
         expires_at = parent.expires_at
+    mark_years(reply, local_today(group, now))  # dates of another year show it
     row = OutboxMessage(
         group_id=group.id,
         body=reply_to_json(reply),
@@ -281,6 +284,8 @@ def claim(session: Session, now: datetime, limit: int = 20) -> list[Pending]:
 
 
 def _row(session: Session, row_id: int) -> OutboxMessage:
+    if not 1 <= row_id <= MAX_ROW_ID:  # no such row, and the database could not ask
+        raise NotFound("outbox.not_found", id=row_id)
     row = session.get(OutboxMessage, row_id)
     if row is None:
         raise NotFound("outbox.not_found", id=row_id)

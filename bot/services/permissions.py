@@ -48,3 +48,13 @@ def require_member(session: Session, group: Group, actor: Actor) -> Member:
     if member is None:
         raise PermissionDenied("error.not_member")
     return member
+
+
+def own_member(session: Session, group: Group, actor: Actor) -> Member:
+    """The actor's member row, also after they left (to see their own kept history)."""
+    member = session.scalar(
+        select(Member).where(Member.group_id == group.id, Member.user_id == actor.user_id)
+    )
+    if member is None:
+        raise PermissionDenied("error.not_member")
+    return member

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.replies import Reply, Text
-from bot.services import catalogue
+from bot.services import catalogue, freetext
 from bot.services.calendar import StudyCalendar, local_today, zone
 from bot.services.context import Actor
 from bot.services.permissions import is_admin, require_member
@@ -273,28 +274,51 @@ def mark_solved(
 
 
 def _clean_link(link: str | None) -> str | None:
+    """A solution link as the channel will show it; refused with the real reason: a
+    mention in it, over ``MAX_LINK`` characters, or not an https address."""
     if link is None or not link.strip():
         return None
     value = link.strip()
+    if freetext.has_mention(value):
+        raise InvalidInput("input.link_mention", value=freetext.echo(value))
+    if len(value) > MAX_LINK:
+        raise InvalidInput(
+            "error.progress_text_too_long",
+            field=Text(freetext.FIELDS["link"]),
+            max=MAX_LINK,
+            length=len(value),
+        )
     if not _LINK.fullmatch(value):
-        raise InvalidInput("error.bad_link", value=value[:100])
+        raise InvalidInput("error.bad_link", value=freetext.echo(value))
     return value
 
 
 def _clean_language(language: str | None) -> str | None:
     if language is None or not language.strip():
         return None
-    value = language.strip().lower()
+    value = unicodedata.normalize("NFKC", language).strip().lower()
     aliases = {
         "py": "python",
         "python3": "python",
         "js": "javascript",
         "c++": "cpp",
         "kt": "kotlin",
+        # as Koreans write them
+        "파이썬": "python",
+        "자바": "java",
+        "씨쁠쁠": "cpp",
+        "씨플플": "cpp",
+        "자바스크립트": "javascript",
+        "코틀린": "kotlin",
+        "스위프트": "swift",
+        "고": "go",
+        "러스트": "rust",
     }
     value = aliases.get(value, value)
     if value not in LANGUAGES:
-        raise InvalidInput("error.bad_language", value=language[:30], choices=", ".join(LANGUAGES))
+        raise InvalidInput(
+            "error.bad_language", value=freetext.echo(language), choices=", ".join(LANGUAGES)
+        )
     return value
 
 
@@ -312,11 +336,16 @@ def solvers(session: Session, group: Group, problem_id: int) -> list[Member]:
 def today_reply(session: Session, group: Group, now: datetime) -> Reply:
     today = local_today(group, now)
     reply = Reply.private("problem.today_header")
+    calendar = StudyCalendar(session, group)
     todays = pick_for(session, group, today)
     if todays is not None:
         problem = catalogue.get(session, todays.problem_id)
         reply.lines.append(Text("problem.today_line", {"day": today, **problem_params(problem)}))
-    nxt = StudyCalendar(session, group).next_study_day(today)
+    elif calendar.is_study_day(today):
+        reply.lines.append(Text("input.problem_today_none", {"day": today}))
+    else:
+        reply.lines.append(Text("input.problem_today_no_study", {"day": today}))
+    nxt = calendar.next_study_day(today)
     upcoming = pick_for(session, group, nxt) if nxt else None
     if upcoming is not None:
         problem = catalogue.get(session, upcoming.problem_id)

@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.errors import InvalidInput
+from bot.services import freetext
 from db.models import User
 
 __all__ = ["LOCAL_ID_LIMIT", "MAX_NAME", "ensure_user", "local_user", "name_of"]
@@ -20,23 +22,28 @@ MAX_NAME = 100
 
 
 def ensure_user(session: Session, user_id: int, name: str, now: datetime) -> User:
-    """The user's row, created on first sight; a changed display name is kept up to date."""
+    """The user's row, created on first sight; a changed display name is kept up to date.
+    The name is kept as posts may show it (``freetext.display_name``: no mention pings)."""
+    shown = freetext.display_name(name, MAX_NAME) if name else name
     user = session.get(User, user_id)
     if user is None:
-        user = User(id=user_id, name=name[:MAX_NAME], created_at=now)
+        user = User(id=user_id, name=shown, created_at=now)
         session.add(user)
         session.flush()
-    elif name and user.name != name[:MAX_NAME]:
-        user.name = name[:MAX_NAME]
+    elif shown and user.name != shown:
+        user.name = shown
     return user
 
 
 def local_user(session: Session, name: str, now: datetime) -> User:
-    """The console user with this name, created (with the next free small id) on first use."""
+    """The console user with this name, created (with the next free small id) on first use.
+    ``everyone`` and ``here`` are refused: they read as a mention of the whole channel."""
     user = session.scalar(
         select(User).where(User.name == name, User.id < LOCAL_ID_LIMIT).order_by(User.id)
     )
     if user is None:
+        if freetext.is_reserved_name(name):
+            raise InvalidInput("input.reserved_name", name=freetext.echo(name))
         highest = session.scalar(select(func.max(User.id)).where(User.id < LOCAL_ID_LIMIT))
         user = User(id=(highest or 0) + 1, name=name, created_at=now)
         session.add(user)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import string
 from pathlib import Path
 
 import bot.i18n
@@ -12,7 +11,7 @@ I18N = Path(bot.i18n.__file__).parent
 
 
 def placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return bot.i18n.parameters(template)
 
 
 def test_console_catalogues_match() -> None:

@@ -26,7 +26,7 @@ def test_run_without_token_explains_and_reads_stdin_until_quit(console: ConsoleR
     stdin = "alice: /member join\n:quit\nbob: /member join\n"
     result = console.cli("run", stdin=stdin, STUDYBOT_DATABASE_URL=console.db_url)
     assert result.code == 0, result.err
-    assert "DISCORD_TOKEN이 설정되어 있지 않아 로컬 콘솔을 실제 시계로 시작합니다" in result.err
+    assert "`DISCORD_TOKEN`이 설정되어 있지 않아 로컬 콘솔을 실제 시계로 시작합니다" in result.err
     assert "`make console` 명령을 쓰세요" in result.err
     assert "No DISCORD_TOKEN is set" in result.err and "run `make console`" in result.err
     assert result.blocks == ["[#study] alice 님이 스터디에 참여했습니다. 환영합니다!"]
@@ -136,7 +136,7 @@ def test_backup_refuses_to_overwrite_unless_forced(console: ConsoleRunner) -> No
     target.write_text("keep me")
     refused = console.cli("db", "backup", "copy.db", "--db", console.db_url)
     assert refused.code == 2
-    assert refused.err == "이미 있는 파일입니다: copy.db. 덮어쓰려면 --force 옵션을 붙이세요.\n"
+    assert refused.err == "이미 있는 파일입니다: copy.db. 덮어쓰려면 `--force` 옵션을 붙이세요.\n"
     assert target.read_text() == "keep me"
     forced = console.cli("db", "backup", "copy.db", "--force", "--db", console.db_url)
     assert forced.code == 0, forced.err

@@ -86,13 +86,13 @@ def test_option_problems_are_private_refusals(basics: Result) -> None:
         if c.path[0] == "progress"
     ]
     assert basics.blocks[8:] == [
-        "[@alice] days 옵션 값 'abc'을(를) 이해할 수 없습니다. 정수로 적어 주세요. 예: 7",
+        "[@alice] days 옵션 값 'abc'를 이해할 수 없습니다. 정수로 적어 주세요. 예: 7",
         "[@alice] /mod schedule에는 dayz 옵션이 없습니다. 사용할 수 있는 옵션: days",
         "[@alice] /member add에는 user 옵션이 필요합니다.",
         "[@alice] 그런 명령은 없습니다: /progress dance. /progress 다음에 쓸 수 있는 명령:\n"
         + "\n".join(progress_commands),
-        "[@alice] 옵션:값 형식이 아닙니다: 'please'. "
-        '공백이 있는 값은 note:"두 단어"처럼 따옴표로 감싸세요.',
+        "[@alice] `옵션:값` 형식이 아닙니다: 'please'. "
+        '공백이 있는 값은 `note:"두 단어"`처럼 따옴표로 감싸세요.',
     ]
 
 

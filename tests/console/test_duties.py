@@ -118,12 +118,27 @@ def test_restart_catches_up_once_and_only_within_the_grace_window(
     assert restart.blocks == [review_post("12월 7일(월)", "alice")]
 
     # the next day the script ends before review time again; no 12-07 repeat either
-    # (12-07's 18:00 reminder and 19:00 deadline are 13 h old: past the grace window)
+    # (12-07's 18:00 reminder and 19:00 deadline are 13 h old: past the grace window),
+    # but the first post says they were missed
     next_day = console.script(":time 2026-12-08 09:00\n", "--clock", "2026-12-08T08:00+09:00")
     assert next_day.code == 0, next_day.err
-    assert next_day.out == ""
+    assert next_day.blocks == [missed(2, 1, ("12월 7일(월)", "문제 고르기 알림, 문제 마감 공지"))]
 
-    # 13:00 is 3.5 h after the 09:30 review: outside the 3 h grace, so nothing is posted
+    # 13:00 is 3.5 h after the 09:30 review: outside the 3 h grace, so it is not posted
+    # late; the first post says it was missed, once
     late = console.script("alice: /mod today\n", "--clock", "2026-12-08T13:00+09:00")
     assert late.code == 0, late.err
-    assert late.blocks == ["[@alice] 12월 8일(화) 오늘의 진행자는 alice 님입니다."]
+    assert late.blocks == [
+        missed(1, 1, ("12월 8일(화)", "코드 리뷰 공지")),
+        "[@alice] 12월 8일(화) 오늘의 진행자는 alice 님입니다.",
+    ]
+    again = console.script("", "--clock", "2026-12-08T13:05+09:00")
+    assert (again.code, again.out) == (0, "")
+
+
+def missed(count: int, days: int, *lines: tuple[str, str]) -> str:
+    head = (
+        f"[#study] 봇이 꺼져 있던 동안 정해진 게시 {count}건({days}일치)을 하지 못했습니다. "
+        "지난 일이라 이제 올리지 않습니다:"
+    )
+    return "\n".join([head, *(f"  - {day}: {duties}" for day, duties in lines)])

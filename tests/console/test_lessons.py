@@ -42,7 +42,11 @@ def test_list_is_private_and_grouped_by_day(lessons: Result) -> None:
 def test_show_posts_question_explanation_and_code(lessons: Result) -> None:
     shown = lessons.blocks[1]
     assert shown.startswith("[#study] DAY1 · ")
-    parts = ["(`backward-gradient`)", "\n  Question: ", "Run it: /lesson run id:backward-gradient"]
+    parts = [
+        "(`backward-gradient`)",
+        "\n  Question: ",
+        "Run it: `/lesson run id:backward-gradient`",
+    ]
     assert lacking(shown, parts) == []
     # the code comes inline as a python block, or attached as the lesson's file
     assert "```python" in shown or "[file] " in shown

@@ -51,14 +51,16 @@ MONDAY = [
     joined("alice"),
     joined("bob"),
     joined("carol"),
-    f"[@alice] 코드 리뷰 문제:\n  다음({TUE}): 아직 고르지 않았습니다 (마감 19:00).",
+    f"[@alice] 코드 리뷰 문제:\n  오늘({MON}) 리뷰할 문제는 정해져 있지 않습니다.\n"
+    f"  다음({TUE}): 아직 고르지 않았습니다 (마감 19:00).",
     review_post(MON, "alice"),  # the group is new: no problem for today
     "[@bob] 문제는 오늘의 진행자나 관리자만 고를 수 있습니다. `/mod today`로 진행자를 확인하세요.",
     picked("alice", TUE, 12899),  # by id, announced at once
-    f"[@alice] 코드 리뷰 문제:\n  다음({TUE}): {problem(12899)} {url(12899)}",
-    "[#study] bob 님이 [124 나라의 숫자]을(를) 풀었습니다! (언어: python)\n"
+    f"[@alice] 코드 리뷰 문제:\n  오늘({MON}) 리뷰할 문제는 정해져 있지 않습니다.\n"
+    f"  다음({TUE}): {problem(12899)} {url(12899)}",
+    "[#study] bob 님이 [124 나라의 숫자]를 풀었습니다! (언어: python)\n"
     "  풀이: https://github.com/bob/algo/blob/main/124.py",
-    "[#study] carol 님이 [124 나라의 숫자]을(를) 풀었습니다! (언어: python)",
+    "[#study] carol 님이 [124 나라의 숫자]를 풀었습니다! (언어: python)",
     # a problem is picked: no 18:00 reminder; the 19:00 deadline announces it
     announce(TUE, 12899),
 ]
@@ -66,7 +68,7 @@ MONDAY = [
 TUESDAY = [
     review_post(TUE, "bob", 12899),
     thread_post("2026-12-22", 12899, "bob", "carol"),
-    f"[@bob] [124 나라의 숫자]은(는) {TUE}에 이미 리뷰한 문제입니다. 다른 문제를 골라 주세요.",
+    f"[@bob] [124 나라의 숫자]는 {TUE}에 이미 리뷰한 문제입니다. 다른 문제를 골라 주세요.",
     picked("bob", WED, 42587),  # by URL
     show_12899(TUE),
     announce(WED, 42587),
@@ -75,12 +77,12 @@ TUESDAY = [
 WEDNESDAY = [
     review_post(WED, "carol", 42587),
     thread_post("2026-12-23", 42587),
-    "[@carol] '타일링'와(과) 맞는 문제가 여러 개입니다: "
+    "[@carol] '타일링'과 맞는 문제가 여러 개입니다: "
     "12900 2 x n 타일링, 12902 3 x n 타일링. 번호로 골라 주세요.",
     picked("carol", THU, 43165),  # by part of the Korean title
     picked("carol", THU, 59046, changed=True) + "\n" + SQL_WARNING,
-    f"[@alice] [124 나라의 숫자]은(는) {TUE}에 이미 리뷰한 문제입니다. "
-    "그래도 고르려면 force:true를 붙이세요.",
+    f"[@alice] [124 나라의 숫자]는 {TUE}에 이미 리뷰한 문제입니다. "
+    "그래도 고르려면 `force` 옵션을 켜고 다시 고르세요.",
     picked("alice", THU, 12899, changed=True),
     announce(THU, 12899),
 ]
@@ -99,7 +101,7 @@ THURSDAY = [
 ]
 
 NEXT_MONDAY = [
-    "[#study] alice 님이 [H-Index]을(를) 풀었습니다! (언어: kotlin)\n"
+    "[#study] alice 님이 [H-Index]를 풀었습니다! (언어: kotlin)\n"
     "  풀이: https://gist.github.com/alice/abc123",
     review_post(NEXT_MON, "bob", 42747),
     thread_post("2026-12-28", 42747, "alice"),
@@ -228,7 +230,8 @@ def test_english_thursday_to_monday(english: Result) -> None:
         "  No problem was set for today.\n"
         "  Share your solutions and review each other's code.",
         # 18:20: the reminder has not come yet (18:30 now)
-        "[@alice] Code-review problems:\n  Next (Mon 2026-12-28): not picked yet (deadline 19:00).",
+        "[@alice] Code-review problems:\n  Today (Thu 2026-12-24) has no problem to review.\n"
+        "  Next (Mon 2026-12-28): not picked yet (deadline 19:00).",
         "[#study] alice, please pick the code-review problem for the next study day "
         "(Mon 2026-12-28) by 19:00. `/problem pick problem:id, link or title`",
         "[#study] Nobody picked a problem for Mon 2026-12-28 by the deadline, "

@@ -62,7 +62,7 @@ def reminder(*names: str, day: str) -> str:
 def private_reminder(name: str, day: str) -> str:
     return (
         f"[@{name}] 오늘({day}) 진행 기록이 아직 없습니다. {LOG_HINT} "
-        "(알림 바꾸기: `/progress reminder mode:on|off|dm`)"
+        "(알림 방식은 `/progress reminder`에서 켬, 끔, 개인 메시지 중에 고를 수 있습니다.)"
     )
 
 
@@ -88,7 +88,7 @@ SETUP = [
     f"[@alice] 대회 설정을 바꿨습니다.\n  대회: {COMPETITION}\n  마감: 12월 31일(목) (D-10)\n"
     "  하루 제출 제한: 2\n"
     "  과제가 아직 없습니다. 관리자가 `/competition task name:과제 metric:지표`로 추가합니다.",
-    "[@alice] 과제 absa을(를) 추가했습니다: micro_f1, 높을수록 좋음.",
+    "[@alice] 과제 absa를 추가했습니다: micro_f1, 높을수록 좋음.",
     "[@bob] 관리자만 할 수 있습니다.",
     f"[@alice] 대회: {COMPETITION}\n  마감: 12월 31일(목) (D-10)\n  하루 제출 제한: 2\n"
     "  과제 absa: micro_f1 (높을수록 좋음)",
@@ -133,13 +133,13 @@ TUESDAY = [
         group_best("52.3"),
         streak=2,
     ),
-    f"[@bob] 기록 #3 ({TUE})을(를) 고쳤습니다.\n  한 일: 속성 분류 모델 학습 @{ZW}everyone\n"
+    f"[@bob] 기록 #3 ({TUE})을 고쳤습니다.\n  한 일: 속성 분류 모델 학습 @{ZW}everyone\n"
     f"  {score('53.1')}\n  모델: kobert + focal loss",
-    "[@carol] 기록 #3은(는) 다른 멤버의 기록입니다. 자기 기록만 고치거나 지울 수 있습니다.",
-    "[@alice] micro_f1 점수 101은(는) 범위(0 ~ 100)를 벗어났습니다.",
-    "[@alice] 'wic'은(는) 이 대회의 과제가 아닙니다. 과제: absa",
-    "[@alice] score 옵션 값 'abc'을(를) 이해할 수 없습니다. 66.79처럼 숫자로 적어 주세요.",
-    "[@alice] score 옵션 값 'nan'을(를) 이해할 수 없습니다. 66.79처럼 숫자로 적어 주세요.",
+    "[@carol] 기록 #3은 다른 멤버의 기록입니다. 자기 기록만 고치거나 지울 수 있습니다.",
+    "[@alice] micro_f1 점수 101은 범위(0 ~ 100)를 벗어났습니다.",
+    "[@alice] 'wic'는 이 대회의 과제가 아닙니다. 과제: absa",
+    "[@alice] score 옵션 값 'abc'를 이해할 수 없습니다. 66.79처럼 숫자로 적어 주세요.",
+    "[@alice] score 옵션 값 'nan'을 이해할 수 없습니다. 66.79처럼 숫자로 적어 주세요.",
     logged("carol", 4, "오류 분석: 중립 극성 혼동", "과제: absa", streak=1),
     f"[@bob] {WED}부터 {WED}까지 부재로 등록했습니다. 이 기간에는 진행자로 배정되지 않습니다.",
     "[#study] 12월 23일(수) 코드 리뷰 문제를 마감까지 고르지 않아 자동으로 골랐습니다: "
@@ -175,7 +175,7 @@ WEDNESDAY = [
         "제출함 — 오늘 3회째로 하루 제한(2회)을 넘었습니다.",
         streak=1,
     ),
-    f"[@alice] 기록 #7 ({WED}, 임계값 조정)을(를) 지웠습니다.",
+    f"[@alice] 기록 #7 ({WED}, 임계값 조정)을 지웠습니다.",
     private_reminder("carol", WED),  # 21:00: bob is away, alice logged
 ]
 
@@ -371,18 +371,18 @@ def test_english_evening_and_morning(console: ConsoleRunner) -> None:
         "[@bob] Your progress reminder is now: a private message",
         "[#study] alice's progress entry #1\n  Worked on: baseline\n"
         "  Score: 50 (task absa, metric micro_f1)\n  Submitted — 1 today (daily limit: 1)\n"
-        "  🎉 New group best for absa: 50\n  Streak: 1 study day(s) in a row",
+        "  🎉 New group best for absa: 50\n  Streak: 1 study day in a row",
         "[#study] alice's progress entry #2\n  Worked on: again\n"
         "  Score: 52 (task absa, metric micro_f1)\n"
         "  Submitted — 2 today, over the daily limit of 1.\n"
-        "  🎉 New group best for absa: 52\n  Streak: 1 study day(s) in a row",
+        "  🎉 New group best for absa: 52\n  Streak: 1 study day in a row",
         "[@bob] No progress logged today (Mon 2026-12-07) yet. "
         "Tell us with `/progress log note:what you did`. "
-        "(Change this reminder: `/progress reminder mode:on|off|dm`)",
+        "(You can switch this reminder on, off or to a private message with `/progress reminder`.)",
         "[#study] Tue 2026-12-08: time for code review! Today's moderator is alice.\n"
         "  No problem was set for today.\n"
         "  Share your solutions and review each other's code.",
-        "[#study] Progress digest for Mon 2026-12-07: 2 entry(ies)\n"
+        "[#study] Progress digest for Mon 2026-12-07: 2 entries\n"
         "  #1 Mon 2026-12-07 alice: baseline (absa micro_f1 50, submitted)\n"
         "  #2 Mon 2026-12-07 alice: again (absa micro_f1 52, submitted)\n"
         "  Did not log on Mon 2026-12-07: bob\n"

@@ -53,7 +53,7 @@ async def test_solved_with_a_language_is_public(gateway: Gateway) -> None:
 
     (solved,) = await gateway.command("problem solved", BOB, language="python")
     assert not solved.ephemeral
-    assert solved.content == "<@102> 님이 [124 나라의 숫자]을(를) 풀었습니다! (언어: python)"
+    assert solved.content == "<@102> 님이 [124 나라의 숫자]를 풀었습니다! (언어: python)"
 
     link = "https://github.com/bob/study/blob/main/12899.py"
     (again,) = await gateway.command("problem solved", BOB, link=link, problem="12899")

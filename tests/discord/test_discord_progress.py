@@ -79,7 +79,7 @@ async def test_the_core_refuses_a_form_privately(gateway: Gateway, core: Core) -
     (form,) = await gateway.command("progress log", CAROL)  # Carol has not joined
     (refused,) = await gateway.submit(form, {"note": "hello"}, CAROL)
     assert refused.type == 4 and refused.ephemeral
-    assert refused.content == "먼저 `/member join`으로 스터디에 참여하세요."
+    assert refused.content == "먼저 `/멤버 참여`로 스터디에 참여하세요."  # Korean names
     assert entries(core) == []
 
 

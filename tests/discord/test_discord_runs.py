@@ -50,7 +50,7 @@ async def test_run_with_code_needs_membership_and_neutralises_mentions(
     gateway: Gateway, sandbox: FakeSandbox
 ) -> None:
     *_, refused = await gateway.command("run", ALICE, code="print(1)")
-    assert refused.ephemeral and "/member join" in refused.content
+    assert refused.ephemeral and "`/멤버 참여`" in refused.content
     assert sandbox.jobs == []
 
     await gateway.command("member join", ALICE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import string
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +132,7 @@ async def test_locale_option_offers_ko_and_en(studybot: StudyBot) -> None:
     (set_command,) = [o for o in schedule["options"] if o["name"] == "set"]
     (locale,) = [o for o in set_command["options"] if o["name"] == "locale"]
     assert [c["value"] for c in locale["choices"]] == ["ko", "en"]
-    assert locale["choices"][0]["name_localizations"]["ko"] == "한국어 (ko)"
+    assert locale["choices"][0]["name_localizations"]["ko"] == "한국어"
 
 
 async def test_language_option_offers_the_known_languages(studybot: StudyBot) -> None:
@@ -141,7 +140,7 @@ async def test_language_option_offers_the_known_languages(studybot: StudyBot) ->
     (solved,) = [o for o in problem["options"] if o["name"] == "solved"]
     (language,) = [o for o in solved["options"] if o["name"] == "language"]
     assert [c["value"] for c in language["choices"]] == list(LANGUAGES)
-    assert language["choices"][0]["name_localizations"]["ko"] == "파이썬 (python)"
+    assert language["choices"][0]["name_localizations"]["ko"] == "파이썬"
     assert solved["name_localizations"]["ko"] == "풀었어요"
     assert language.get("autocomplete", False) is False
 
@@ -153,10 +152,10 @@ async def test_progress_and_competition_speak_korean(studybot: StudyBot) -> None
     progress = {o["name"]: o for o in top["progress"]["options"]}
     group = {o["name"]: o for o in progress["group"]["options"]}
     assert [c["value"] for c in group["period"]["choices"]] == ["week", "month"]
-    assert group["period"]["choices"][0]["name_localizations"]["ko"] == "주간 (week)"
+    assert group["period"]["choices"][0]["name_localizations"]["ko"] == "주간"
     (mode,) = progress["reminder"]["options"]
     assert [c["value"] for c in mode["choices"]] == ["on", "off", "dm"]
-    assert mode["choices"][2]["name_localizations"]["ko"] == "DM으로 받기 (dm)"
+    assert mode["choices"][2]["name_localizations"]["ko"] == "개인 메시지로 받기"
     log = {o["name"]: o for o in progress["log"]["options"]}
     assert log["score"]["type"] == 10 and log["submitted"]["type"] == 5  # number, boolean
     assert not any(o.get("required") for o in log.values())  # no note: the form opens
@@ -181,7 +180,7 @@ async def test_problem_options_autocomplete(studybot: StudyBot) -> None:
 
 
 def _placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return bot.i18n.parameters(template)
 
 
 @pytest.mark.parametrize("name", ["discord.json"])

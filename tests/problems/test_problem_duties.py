@@ -84,7 +84,12 @@ def test_no_reminder_once_the_moderator_has_picked(study: Harness) -> None:
 def test_the_reminder_time_is_configurable(study: Harness) -> None:
     assert study.invoke("alice", "schedule set", reminder=30).key == "error.admin_only"
     for bad in (-1, 721):
-        assert study.invoke("admin", "schedule set", reminder=bad).key == "error.bad_reminder"
+        refused = study.invoke("admin", "schedule set", reminder=bad)
+        assert (refused.key, refused.params["low"], refused.params["high"]) == (
+            "input.out_of_range",
+            "0",
+            "720",
+        )
     reply = study.invoke("admin", "schedule set", reminder=30)
     assert (reply.key, reply.params["reminder"]) == ("schedule.updated", 30)
     with study.group() as (_, group):

@@ -11,6 +11,7 @@ from tests.conftest import Harness
 from tests.problems.helpers import (
     CLOTHES,
     GAME_MAP,
+    MONDAY,
     NARA,
     SQL_MIN,
     TUESDAY,
@@ -42,11 +43,19 @@ def test_a_link_must_be_an_https_address_that_fits(study: Harness) -> None:
         "github.com/bob/sol",
         "https://github.com/bob/my sol",  # a space
         "https://",
-        too_long,
     ):
         reply = study.invoke("bob", "problem solved", link=bad)
         assert (reply.key, reply.visibility) == ("error.bad_link", Visibility.PRIVATE), bad
-        assert reply.params == {"value": bad[:100]}
+        assert reply.params == {"value": bad}
+    reply = study.invoke("bob", "problem solved", link=too_long)  # the real reason: its length
+    assert (reply.key, reply.params["max"], reply.params["length"]) == (
+        "error.progress_text_too_long",
+        MAX_LINK,
+        MAX_LINK + 1,
+    )
+    for mentioning in ("https://x.com/@everyone", "https://x.com/<@123>", "<@&45>"):
+        reply = study.invoke("bob", "problem solved", link=mentioning)
+        assert reply.key == "input.link_mention", mentioning
     assert solves(study) == []  # nothing half-written
     longest = too_long[:-1]
     assert len(longest) == MAX_LINK
@@ -73,6 +82,10 @@ def test_languages_have_aliases_and_an_unknown_one_is_refused_with_the_list(
         ("kt", "kotlin"),
         (" Java ", "java"),
         ("sql", "sql"),
+        ("파이썬", "python"),  # as Koreans write them
+        ("자바", "java"),
+        ("코틀린", "kotlin"),
+        ("ｐｙｔｈｏｎ", "python"),  # full-width letters
     ]:
         reply = study.invoke("bob", "problem solved", language=given)
         assert reply.params["language"] == stored, given
@@ -136,13 +149,18 @@ def test_today_shows_todays_and_the_next_problem(study: Harness) -> None:
     nothing = study.invoke("bob", "problem today")
     assert (nothing.key, nothing.visibility) == ("problem.today_header", Visibility.PRIVATE)
     assert nothing.lines == [
-        Text("problem.next_unpicked", {"day": TUESDAY, "deadline": time(19, 0)})
+        Text("input.problem_today_none", {"day": MONDAY}),  # says so, not silence
+        Text("problem.next_unpicked", {"day": TUESDAY, "deadline": time(19, 0)}),
     ]
+    assert "Today (Mon 2026-12-07) has no problem to review." in render(nothing, "en")
     assert render(nothing, "en").endswith("(deadline 19:00).")
     assert render(nothing, "ko").endswith(" 19:00).")
     picked_for_tuesday(study)
     monday = study.invoke("bob", "problem today")
-    assert monday.lines == [Text("problem.next_line", {"day": TUESDAY, **params(NARA)})]
+    assert monday.lines == [
+        Text("input.problem_today_none", {"day": MONDAY}),
+        Text("problem.next_line", {"day": TUESDAY, **params(NARA)}),
+    ]
     advance(study, "2026-12-08 08:00")
     assert study.invoke("bob", "problem pick", problem="42578").key == "problem.picked"
     tuesday = study.invoke("carol", "problem today")
@@ -152,8 +170,11 @@ def test_today_shows_todays_and_the_next_problem(study: Harness) -> None:
     ]
     study.at("2026-12-12 10:00")  # Saturday: nothing today, Monday not picked
     weekend = study.invoke("carol", "problem today")
-    assert [line.key for line in weekend.lines] == ["problem.next_unpicked"]
-    assert weekend.lines[0].params["day"].day == 14
+    assert [line.key for line in weekend.lines] == [
+        "input.problem_today_no_study",
+        "problem.next_unpicked",
+    ]
+    assert weekend.lines[1].params["day"].day == 14
 
 
 def test_history_lists_the_latest_picks_with_solver_counts(study: Harness) -> None:
@@ -180,7 +201,11 @@ def test_history_lists_the_latest_picks_with_solver_counts(study: Harness) -> No
     assert [line.params["day"] for line in one.lines] == [WEDNESDAY]
     for bad in (0, 51):
         refused = study.invoke("bob", "problem history", n=bad)
-        assert (refused.key, refused.params) == ("error.bad_history_count", {"max": 50})
+        assert (refused.key, refused.params["low"], refused.params["high"]) == (
+            "input.out_of_range",
+            "1",
+            "50",
+        )
 
 
 def test_show_tells_a_problems_kind_use_and_solvers(study: Harness) -> None:

@@ -100,6 +100,24 @@ def test_a_member_who_left_can_no_longer_change_entries(logged: Harness) -> None
     assert logged.invoke("carol", "progress edit", id=4, note="x").key == "error.not_member"
 
 
+def test_a_former_member_still_sees_their_own_kept_history(logged: Harness) -> None:
+    assert logged.invoke("carol", "member leave").key == "member.left"
+    me = logged.invoke("carol", "progress me")
+    assert (me.key, me.params["count"]) == ("progress.me", 1)
+    keys = [line.key for line in me.lines]
+    assert keys[0] == "input.progress_former_member"
+    assert "progress.entry_line" in keys  # the kept entry is listed
+    exported = logged.invoke("carol", "progress export")
+    assert (exported.key, exported.params) == ("progress.export_own", {"count": 1})
+    assert {row["member"] for row in read_csv(exported)} == {"carol"}
+    stranger = logged.invoke("stranger", "progress me")
+    assert stranger.key == "error.not_member"  # never a member: nothing to see
+    back = logged.invoke("carol", "member join")
+    assert back.key == "member.joined"
+    again = logged.invoke("carol", "progress me")
+    assert "input.progress_former_member" not in [line.key for line in again.lines]
+
+
 # --- leaderboard ---------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import pytest
 from bot.errors import InvalidInput
 from bot.replies import Text
 from bot.services import freetext
+from bot.services.bounds import format_number
 from bot.services.competition import check_score, normalise_metric
 from tests.conftest import Harness, snapshot
 from tests.progress.helpers import entries, log
@@ -33,7 +34,7 @@ def refused(harness: Harness, who: str, command: str, **options: object) -> tupl
     with harness.transaction() as session:
         before = snapshot(session)
     reply = harness.invoke(who, command, **options)
-    assert reply.key.startswith("error."), reply
+    assert reply.key.startswith(("error.", "input.")), reply
     assert reply.visibility == "private"
     with harness.transaction() as session:
         assert snapshot(session) == before, "a refused command changed the database"
@@ -123,13 +124,11 @@ def test_control_characters_are_stripped_and_lines_kept_only_in_notes() -> None:
 
 def test_a_bad_score_writes_nothing(tasks: Harness) -> None:
     log(tasks, "alice", "first", task="absa", score=50)
-    assert refused(tasks, "bob", "progress log", note="x", task="absa", score=math.nan) == (
-        "error.progress_bad_score",
-        {"value": "nan"},
-    )
+    key, params = refused(tasks, "bob", "progress log", note="x", task="absa", score=math.nan)
+    assert (key, params["value"]) == ("error.bad_option", "nan")  # not a number at all
     assert refused(tasks, "bob", "progress log", note="x", task="absa", score=101) == (
         "error.progress_score_range",
-        {"metric": "micro_f1", "value": 101.0, "low": 0, "high": 100},
+        {"metric": "micro_f1", "value": "101", "low": "0", "high": "100"},
     )
     key, _ = refused(tasks, "alice", "progress edit", id=1, score=-5, note="changed")
     assert key == "error.progress_score_range"
@@ -235,9 +234,12 @@ def test_editing_changes_only_the_given_fields(tasks: Harness) -> None:
 
 @pytest.mark.sqlite_only
 def test_competition_settings_are_checked(study: Harness) -> None:
-    assert refused(study, "admin", "competition set", limit=-1) == (
-        "error.competition_bad_limit",
-        {"max": 1000},
+    key, params = refused(study, "admin", "competition set", limit=-1)
+    assert (key, params["value"], params["low"], params["high"]) == (
+        "input.out_of_range",
+        "-1",
+        "0",
+        "1,000",
     )
     assert refused(study, "admin", "competition set")[0] == "error.nothing_to_change"
     assert refused(study, "admin", "competition set", deadline="someday")[0] == "error.bad_date"
@@ -266,3 +268,37 @@ def test_competition_settings_are_checked(study: Harness) -> None:
     assert study.invoke("admin", "competition task", name="lm", remove=True).key == (
         "competition.task_removed"
     )
+
+
+# --- a score both scales accept ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("task", "score", "stored", "noted", "fix"),
+    [
+        ("absa", 1, 100.0, True, "0.01"),  # a perfect score, or 1 point of 100? said so
+        ("absa", 0.6679, 66.79, False, None),  # plainly a fraction
+        ("absa", 66.79, 66.79, False, None),
+        ("cola", -1, -100.0, True, "-0.01"),
+        ("cola", 1, 100.0, True, "0.01"),
+        ("lm", 1, 1.0, False, None),  # not a fraction metric: as given
+    ],
+)
+def test_an_ambiguous_score_says_how_it_was_read(
+    tasks: Harness, task: str, score: float, stored: float, noted: bool, fix: str | None
+) -> None:
+    reply = log(tasks, "alice", "x", task=task, score=score)
+    notes = [line for line in reply.lines if line.key == "input.score_read_as_fraction"]
+    assert [row[6] for row in entries(tasks)] == [pytest.approx(stored)]
+    if not noted:
+        assert notes == []
+        return
+    (note,) = notes
+    assert (note.params["given"], note.params["fix"], note.params["id"]) == (
+        format_number(score),
+        fix,
+        reply.params["id"],
+    )
+    edited = tasks.invoke("alice", "progress edit", id=reply.params["id"], score=float(fix or 0))
+    assert edited.key == "progress.edited"
+    assert [row[6] for row in entries(tasks)] == [pytest.approx(stored / 100)]

@@ -173,7 +173,7 @@ def test_a_final_failure_is_reported_to_whoever_set_the_channel(harness: Harness
         "Why: the bot lacks permissions in the channel",
         "Missing permissions: Send Messages",
         "Fix the channel's permissions in the server settings, or set the channel again "
-        "with the schedule settings command. The problem is cleared once a post gets through.",
+        "with `/schedule set channel:…`. The problem is cleared once a post gets through.",
     ]
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.replies import Text
 from bot.schedule.runner import run_duty
 from bot.services.duty_runs import REVIEW_DUTY
 from bot.services.rotation import moderator_for
@@ -146,8 +147,13 @@ def test_projection_equals_what_materialises(harness: Harness) -> None:
 @pytest.mark.sqlite_only
 def test_schedule_marks_swapped_days_and_bounds_the_count(harness: Harness) -> None:
     harness.join("alice", "bob")
-    assert harness.invoke("alice", "mod schedule", days=0).key == "error.bad_days_count"
-    assert harness.invoke("alice", "mod schedule", days=31).key == "error.bad_days_count"
+    for days in (0, 31):
+        refused = harness.invoke("alice", "mod schedule", days=days)
+        assert (refused.key, refused.params["low"], refused.params["high"]) == (
+            "input.out_of_range",
+            "1",
+            "30",
+        )
     assert len(harness.invoke("alice", "mod schedule").lines) == 7  # default
     harness.invoke("alice", "mod swap", **{"with": harness.ref("bob")})
     request_id = 1
@@ -193,7 +199,8 @@ def test_away_releases_pinned_turns_but_not_announced_ones(harness: Harness) -> 
     }
     review(harness, MONDAY)  # carol's day is announced
     reply = harness.invoke("carol", "away", **{"from": "today", "to": "12-08"})
-    assert reply.key == "away.added" and reply.lines == []  # today stays: already announced
+    assert reply.key == "away.added"  # today stays (already announced), and it says so
+    assert reply.lines == [Text("input.away_today_kept", {"day": MONDAY})]
     reply = harness.invoke("alice", "away", **{"from": "12-09", "to": "12-09"})
     assert [(line.key, line.params) for line in reply.lines] == [
         ("away.released", {"days": [date(2026, 12, 9)]})

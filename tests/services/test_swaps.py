@@ -11,7 +11,7 @@ from bot.replies import Visibility
 from bot.schedule.runner import run_duty
 from bot.services.duty_runs import REVIEW_DUTY
 from db.models import ModAssignment, SwapRequest
-from tests.conftest import Harness
+from tests.conftest import Harness, snapshot
 
 MON, TUE, WED, THU, FRI = (date(2026, 12, d) for d in range(7, 12))
 
@@ -186,3 +186,43 @@ def test_swap_refusals(harness: Harness) -> None:
     with harness.transaction() as session:
         assert session.scalar(select(func.count()).select_from(SwapRequest)) == 0
         assert session.scalar(select(func.count()).select_from(ModAssignment)) == 1  # today
+
+
+def test_a_repeated_identical_request_is_refused(harness: Harness) -> None:
+    setup_four(harness)
+    first = ask(harness, "alice", "carol")
+    with harness.transaction() as session:
+        before = snapshot(session)
+    again = harness.invoke("alice", "mod swap", **{"with": harness.ref("carol")})
+    assert (again.key, again.visibility, again.params["id"]) == (
+        "input.swap_duplicate",
+        Visibility.PRIVATE,
+        first,
+    )
+    # the other side asking for the very same exchange is pointed at the open request
+    mirrored = harness.invoke("carol", "mod swap", **{"with": harness.ref("alice")})
+    assert (mirrored.key, mirrored.params["id"]) == ("input.swap_reverse_pending", first)
+    assert mirrored.params["name"].name == "alice"
+    with harness.transaction() as session:
+        assert snapshot(session) == before
+    # another exchange is another request; once answered, asking again is fine
+    assert ask(harness, "alice", "bob") == first + 1
+    assert harness.invoke("carol", "mod decline", id=first).key == "mod.swap_declined"
+    assert ask(harness, "alice", "carol") == first + 2
+
+
+def test_the_schedule_labels_only_the_days_a_swap_exchanged(harness: Harness) -> None:
+    setup_four(harness)
+    request = ask(harness, "alice", "carol")  # Monday ↔ Wednesday; Tuesday fixed on the way
+    assert harness.invoke("carol", "mod accept", id=request).key == "mod.swap_done"
+    with harness.transaction() as session:
+        rows = session.execute(select(ModAssignment.day, ModAssignment.source))
+        assert dict(rows.all()) == {MON: "swap", TUE: "rotation", WED: "swap"}
+    harness.at("2026-12-06 12:00")  # the day before: Monday is ahead, so it shows too
+    lines = harness.invoke("bob", "mod schedule", days=4).lines
+    assert [(line.params["day"], line.key) for line in lines] == [
+        (MON, "mod.schedule_line_pinned"),
+        (TUE, "mod.schedule_line"),  # pinned as projected, not exchanged: no label
+        (WED, "mod.schedule_line_pinned"),
+        (THU, "mod.schedule_line"),
+    ]

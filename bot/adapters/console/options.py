@@ -7,6 +7,7 @@ to the speaker, exactly like Discord would refuse a bad option.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,7 @@ from bot.adapters.console.parser import is_console_name
 from bot.commands import COMMANDS, ChannelRef, Command, Option, UserRef
 from bot.errors import InvalidInput
 from bot.replies import Text
-
-_TRUE = {"on", "yes", "true", "1"}
-_FALSE = {"off", "no", "false", "0"}
+from bot.services.groups import parse_bool
 
 UserResolver = Callable[[str], UserRef]
 
@@ -110,8 +109,11 @@ def convert_options(invocation: Invocation, resolve_user: UserResolver) -> dict[
 
 
 def _convert(option: Option, raw: str) -> Any:
-    """A typed value; users stay names here and are resolved once all options passed."""
-    value = raw.strip()
+    """A typed value; users stay names here and are resolved once all options passed.
+
+    Full-width digits and signs read as ASCII ('１２' is 12); booleans take what
+    ``parse_bool`` does (on/off, 켬/끔, 예/아니요, ...)."""
+    value = unicodedata.normalize("NFKC", raw).strip()
     if option.kind == "int":
         try:
             return int(value)
@@ -126,11 +128,10 @@ def _convert(option: Option, raw: str) -> Any:
             raise _bad(option, raw, "console.hint_float")
         return number
     if option.kind == "bool":
-        if value.lower() in _TRUE:
-            return True
-        if value.lower() in _FALSE:
-            return False
-        raise _bad(option, raw, "console.hint_bool")
+        try:
+            return parse_bool(value)
+        except InvalidInput:
+            raise _bad(option, raw, "console.hint_bool") from None
     if option.kind == "user":
         name = value.removeprefix("@")
         if not is_console_name(name):

@@ -28,7 +28,7 @@ from bot.adapters.console.parser import (
 )
 from bot.clock import Clock, ManualClock
 from bot.commands import COMMANDS, Call
-from bot.core import Core, error_reply
+from bot.core import Core, error_reply, is_crash
 from bot.errors import DomainError
 from bot.i18n import text
 from bot.replies import Reply, Text
@@ -45,6 +45,7 @@ CONTROL_HELP = (
     "console.help_comment",
 )
 EXIT_OK = 0
+EXIT_CRASH = 1  # a line met an unexpected error (a bug); the rest of the script still ran
 EXIT_BROKEN_SCRIPT = 2
 
 
@@ -55,6 +56,7 @@ class ConsoleSession:
         self.clock = clock
         self.output = output
         self.last_check = clock.now()
+        self.crash_ids: list[str] = []  # the error ids of the unexpected errors answered
 
     def close(self) -> None:
         """Stop what the session started (the sandbox, when code ran)."""
@@ -176,17 +178,15 @@ class ConsoleSession:
         self.output.note("\n".join(lines))
 
     def speak(self, line: Speak) -> None:
-        actor = self.core.local_speaker_sync(self.group_id, line.name)
-        call = Call(self.group_id, Actor(actor.id, actor.name))
-
         def show(reply: Reply) -> None:
             group = self.group()
-            self.output.show(reply, group.locale, channel_of(group), speaker=actor.name)
+            self.output.show(reply, group.locale, channel_of(group), speaker=line.name)
 
         async def notify(reply: Reply) -> None:  # e.g. "you are 2nd in line", at once
             show(reply)
 
         try:
+            actor = self.core.local_speaker_sync(self.group_id, line.name)
             invocation = find_command(line.tokens)
             options = convert_options(invocation, self.core.local_user_sync)
         except DomainError as exc:
@@ -194,7 +194,10 @@ class ConsoleSession:
             if isinstance(exc, IncompleteCommand):
                 reply.lines.extend(exc.lines)
         else:
+            call = Call(self.group_id, Actor(actor.id, actor.name))
             reply = self.core.invoke_sync(invocation.command.path, call, options, notify)
+        if is_crash(reply):
+            self.crash_ids.append(str(reply.params.get("error_id", "?")))
         show(reply)
         self.deliver_outbox()
 
@@ -221,6 +224,11 @@ class ConsoleSession:
         for line in parsed:
             if not self.handle(line):
                 break
+        if self.crash_ids:  # every line ran, but not every one was handled
+            ids = ", ".join(self.crash_ids)
+            detail = self.message("input.script_crashed", count=len(self.crash_ids), ids=ids)
+            print(detail, file=errors)
+            return EXIT_CRASH
         return EXIT_OK
 
     def run_interactive(self, stdin: TextIO, errors: TextIO) -> int:
@@ -251,4 +259,4 @@ def _input_lines(stdin: TextIO) -> Iterable[str]:
             return
 
 
-__all__ = ["EXIT_BROKEN_SCRIPT", "EXIT_OK", "ConsoleSession"]
+__all__ = ["EXIT_BROKEN_SCRIPT", "EXIT_CRASH", "EXIT_OK", "ConsoleSession"]

@@ -15,8 +15,9 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.cogs.admin import discord_path
 from bot.adapters.discord.views import actions_view
-from bot.i18n import render, text
+from bot.i18n import discord_commands, render, text
 from bot.replies import Mention, Reply, Visibility
 
 __all__ = [
@@ -36,6 +37,12 @@ ZWJ = "\u200d"
 # the start of a tag whose ">" was cut off: <@1>, <@!1>, <@&1>, <#1>, <:e:1>, <a:e:1>, <t:1>
 _OPEN_TAG = re.compile(r"<(?:@[!&]?|#|a?:|t:|/)[^<>\s]{0,100}\Z")
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
+
+# The synced top-level commands' ids by name: with one known, an English message names
+# the command as a clickable mention (``</member join:ID>``); without, as text. Korean
+# messages always show the Korean names as text (Discord shows a mention by its base name).
+COMMAND_IDS: dict[str, int] = {}
+COMMANDS_AS_SHOWN = discord_commands(discord_path, COMMAND_IDS)
 
 # Users named in a reply may be pinged; @everyone and roles never.
 ALLOWED_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True)
@@ -155,7 +162,7 @@ def _fit(full: str, locale: str) -> tuple[str, discord.File | None]:
 def render_reply(reply: Reply, locale: str, *, lead: str | None = None) -> Outgoing:
     """Render a reply in a locale: ``<@id>`` mentions, long text as a file, actions as
     buttons; ``lead`` is a line put before it (e.g. naming whom a late answer is for)."""
-    full = render(reply, locale, discord_mention)
+    full = render(reply, locale, discord_mention, command=COMMANDS_AS_SHOWN)
     if lead is not None:
         full = f"{lead}\n{full}"
     content, full_text = _fit(full, locale)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.replies import Reply, Text
 from bot.services import competition, freetext
+from bot.services.bounds import format_number
 from bot.services.calendar import local_today
 from bot.services.context import Actor
 from bot.services.groups import parse_bool
@@ -54,9 +55,11 @@ class EntryInput:
 
 def _resolve(
     session: Session, group: Group, current: dict[str, Any], given: EntryInput
-) -> dict[str, Any]:
-    """The entry's fields after applying ``given`` to ``current``, all checked first."""
+) -> tuple[dict[str, Any], competition.Score | None]:
+    """The entry's fields after applying ``given`` to ``current``, all checked first, and
+    how the score given (if any) was read."""
     values = dict(current)
+    read: competition.Score | None = None
     if given.note is not None:
         values["note"] = freetext.clean(given.note, "note", MAX_NOTE, multiline=True, required=True)
     if given.task is not None:
@@ -92,10 +95,29 @@ def _resolve(
                 )
             values["task"], values["metric"] = info.name, info.metric
     if given.score is not None:
-        values["score"] = competition.check_score(given.score, values.get("metric"))
+        read = competition.read_score(given.score, values.get("metric"))
+        values["score"] = read.value
     elif values.get("score") is not None and values.get("metric") != current.get("metric"):
         values["score"] = competition.check_score(values["score"], values.get("metric"))
-    return values
+    return values, read
+
+
+def _read_line(read: competition.Score | None, entry: ProgressEntry) -> list[Text]:
+    """How an ambiguous score was read, and how to record the other reading instead.
+
+    A fraction metric reads 0..1 as a fraction (×100). A decimal such as 0.6679 is plainly
+    a fraction; a whole ``1`` (MCC: ``-1``) is not (a perfect score, or 1 point of 100?),
+    so the reply says it was taken as 100 and how to record 1 point: never silently."""
+    if read is None or read.fraction_low is None or abs(read.given) != 1:
+        return []
+    params = {
+        "given": format_number(read.given),
+        "stored": format_score(read.value),
+        "low": read.fraction_low,
+        "id": entry.id,
+        "fix": format_number(read.given / 100),
+    }
+    return [Text("input.score_read_as_fraction", params)]
 
 
 def _fields(entry: ProgressEntry) -> dict[str, Any]:
@@ -153,7 +175,7 @@ def log_entry(
     member = require_member(session, group, actor)
     if given.note is None:
         raise InvalidInput("error.progress_text_required", field=Text(freetext.FIELDS["note"]))
-    values = _resolve(session, group, _EMPTY, given)
+    values, read = _resolve(session, group, _EMPTY, given)
     today = local_today(group, now)
     tasks = competition.task_infos(session, group)
     before = load_entries(session, group)
@@ -170,6 +192,7 @@ def log_entry(
     reply = Reply.public("progress.logged", name=mention(session, member), id=entry.id)
     reply.lines.append(Text("progress.note", {"note": entry.note}))
     reply.lines += _detail_lines(entry)
+    reply.lines += _read_line(read, entry)
     if entry.submitted:
         count = submissions_today(session, member, today)
         limit = competition.daily_limit(session, group)
@@ -210,7 +233,7 @@ def edit_entry(
     _member, entry = _own_entry(session, group, actor, entry_id)
     if all(value is None for value in vars(given).values()):
         raise InvalidInput("error.nothing_to_change")
-    values = _resolve(session, group, _fields(entry), given)
+    values, read = _resolve(session, group, _fields(entry), given)
     for key, value in values.items():
         setattr(entry, key, value)
     entry.updated_at = now
@@ -218,6 +241,7 @@ def edit_entry(
     reply = Reply.private("progress.edited", id=entry.id, day=entry.local_date)
     reply.lines.append(Text("progress.note", {"note": entry.note}))
     reply.lines += _detail_lines(entry)
+    reply.lines += _read_line(read, entry)
     if entry.submitted:
         reply.lines.append(Text("progress.detail_submitted"))
     return reply

@@ -1,4 +1,4 @@
-"""Exporting entries as CSV: admins get everyone's, members their own."""
+"""Exporting entries as CSV: admins get everyone's, members (former ones too) their own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.replies import Attachment, Reply
 from bot.services.calendar import local_today, zone
 from bot.services.context import Actor
-from bot.services.permissions import is_admin, require_member
+from bot.services.permissions import is_admin, own_member
 from bot.services.progress._records import load_entries, member_names
 from db.models import Group, ProgressEntry
 
@@ -61,14 +61,14 @@ def csv_bytes(rows: list[tuple[ProgressEntry, str]], group: Group) -> bytes:
 
 
 def export_reply(session: Session, group: Group, actor: Actor, now: datetime) -> Reply:
-    """Admins get everyone's entries; members their own."""
+    """Admins get everyone's entries; members their own (also after they left)."""
     admin = is_admin(session, group, actor)
     names = member_names(session, group)
     if admin:
         entries = load_entries(session, group)
         key, stem = "progress.export_all", "progress"
     else:
-        member = require_member(session, group, actor)
+        member = own_member(session, group, actor)  # a former member keeps theirs
         entries = load_entries(session, group, member_id=member.id)
         key, stem = "progress.export_own", "my-progress"
     today = local_today(group, now)

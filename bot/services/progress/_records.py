@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.replies import Mention, Text
+from bot.services.bounds import format_number
 from bot.services.competition import TaskInfo
 from db.models import Group, Member, ProgressEntry, User
 
@@ -52,7 +53,8 @@ def one_line(text: str, limit: int = SHORT_NOTE) -> str:
 
 
 def format_score(score: float) -> str:
-    return f"{score:g}"
+    """A score for people: positional, as precise as stored (66.79, 1000000, 0.0001)."""
+    return format_number(score)
 
 
 def _result(entry: ProgressEntry) -> list[Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput
 from bot.replies import Reply, Text
-from bot.services import competition
+from bot.services import competition, freetext
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
 from bot.services.permissions import require_member
@@ -53,7 +53,7 @@ def set_reminder(session: Session, group: Group, actor: Actor, mode: str) -> Rep
     member = require_member(session, group, actor)
     value = REMINDER_MODES.get(str(mode).strip().lower())
     if value is None:
-        raise InvalidInput("error.progress_bad_mode", value=str(mode)[:30])
+        raise InvalidInput("error.progress_bad_mode", value=freetext.echo(mode))
     member.progress_reminder = value
     session.flush()
     return Reply.private("progress.reminder_set", mode=Text(MODE_KEYS[value]))

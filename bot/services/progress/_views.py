@@ -17,7 +17,7 @@ from bot.services import charts, competition, freetext
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.competition import TaskInfo
 from bot.services.context import Actor
-from bot.services.permissions import require_member
+from bot.services.permissions import own_member
 from bot.services.progress._entries import limit_param
 from bot.services.progress._records import (
     MAX_LIST_LINES,
@@ -45,7 +45,8 @@ PERIODS = {"week": 7, "month": 30, "주": 7, "월": 30}
 
 
 def me_reply(session: Session, group: Group, actor: Actor, now: datetime) -> Reply:
-    member = require_member(session, group, actor)
+    """A member's own entries, streak and bests; a former member still sees theirs."""
+    member = own_member(session, group, actor)
     today = local_today(group, now)
     tasks = competition.task_infos(session, group)
     mine = load_entries(session, group, member_id=member.id)
@@ -55,6 +56,8 @@ def me_reply(session: Session, group: Group, actor: Actor, now: datetime) -> Rep
         streak=streak(session, group, member, today),
         count=len(mine),
     )
+    if not member.active:
+        reply.lines.append(Text("input.progress_former_member"))
     limit = competition.daily_limit(session, group)
     reply.lines.append(
         Text(
@@ -98,7 +101,7 @@ def group_reply(session: Session, group: Group, now: datetime, period: str | Non
     """Who logged what in the last week (or month), with two charts."""
     length = PERIODS.get((period or "week").strip().lower())
     if length is None:
-        raise InvalidInput("error.progress_bad_period", value=str(period)[:30])
+        raise InvalidInput("error.progress_bad_period", value=freetext.echo(period))
     end = local_today(group, now)
     start = end - timedelta(days=length - 1)
     days = [start + timedelta(days=i) for i in range(length)]

@@ -36,7 +36,22 @@ def set_away(
     reply = Reply.private("away.added", start=start, end=end)
     if released:
         reply.lines.append(Text("away.released", {"days": released}))
+    if start <= today <= end and _announced_turn(session, group, member, today):
+        # today's review already named them: away cannot undo that, a skip can
+        reply.lines.append(Text("input.away_today_kept", {"day": today}))
     return reply
+
+
+def _announced_turn(session: Session, group: Group, member: Member, day: date) -> bool:
+    """Whether ``member``'s turn on ``day`` is fixed for good (its review went out)."""
+    row = session.scalar(
+        select(ModAssignment).where(ModAssignment.group_id == group.id, ModAssignment.day == day)
+    )
+    return (
+        row is not None
+        and row.member_id == member.id
+        and day in announced_days(session, group, day, day)
+    )
 
 
 def release_turns(

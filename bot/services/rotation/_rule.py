@@ -28,11 +28,18 @@ from db.models import Away, Group, Member, ModAssignment
 
 @dataclass(frozen=True)
 class Turn:
-    """One study day's moderator (None: nobody can); ``pinned`` when fixed in advance."""
+    """One study day's moderator (None: nobody can); ``pinned`` when fixed in advance, and
+    then ``source`` says how (``swap``: a swap exchanged this day; ``rotation``: fixed as
+    projected, e.g. the days before a swap's later day)."""
 
     day: date
     member: Member | None
     pinned: bool
+    source: str | None = None
+
+    @property
+    def swapped(self) -> bool:
+        return self.pinned and self.source == "swap"
 
 
 class AwayBook:
@@ -76,13 +83,14 @@ def last_served(session: Session, group: Group, before: date) -> dict[int, date]
     return last
 
 
-def _pins(session: Session, group: Group, start: date) -> dict[date, int]:
+def _pins(session: Session, group: Group, start: date) -> dict[date, tuple[int, str]]:
+    """The turns fixed from ``start`` on: day → (member id, source)."""
     rows = session.execute(
-        select(ModAssignment.day, ModAssignment.member_id).where(
+        select(ModAssignment.day, ModAssignment.member_id, ModAssignment.source).where(
             ModAssignment.group_id == group.id, ModAssignment.day >= start
         )
     )
-    return {day: member_id for day, member_id in rows}
+    return {day: (member_id, source) for day, member_id, source in rows}
 
 
 def pick(
@@ -111,8 +119,9 @@ def project(session: Session, group: Group, start: date, count: int) -> list[Tur
     turns: list[Turn] = []
     for day in days:
         if day in pins:
-            member = by_id.get(pins[day]) or session.get(Member, pins[day])
-            turns.append(Turn(day, member, True))
+            member_id, source = pins[day]
+            member = by_id.get(member_id) or session.get(Member, member_id)
+            turns.append(Turn(day, member, True, source))
         else:
             member = pick(members, day, last, away)
             turns.append(Turn(day, member, False))

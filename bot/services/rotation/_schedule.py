@@ -56,9 +56,11 @@ def schedule_reply(session: Session, group: Group, now: datetime, days: int | No
         if turn.member is None:
             reply.lines.append(Text("mod.schedule_line_nobody", {"day": turn.day}))
         else:
+            # "(swap)" only where a swap exchanged the day, not on the days it fixed as
+            # projected on the way (nor on today's turn, fixed once asked about)
             key = (
                 "mod.schedule_line_pinned"
-                if turn.pinned and turn.day > today
+                if turn.swapped and turn.day > today
                 else "mod.schedule_line"
             )
             reply.lines.append(Text(key, {"day": turn.day, "name": mention(session, turn.member)}))

@@ -63,6 +63,8 @@ def request_swap(
     second_day = _first_turn(turns, second.id)
     if first_day is None or second_day is None:
         raise Conflict("error.swap_no_turn", days=SWAP_WINDOW_DAYS)
+    if not force:
+        _refuse_repeat(session, group, first, first_day, second, second_day)
     request = SwapRequest(
         group_id=group.id,
         requester_id=require_member(session, group, actor).id if not admin else first.id,
@@ -104,6 +106,42 @@ def request_swap(
             ),
         ],
     )
+
+
+def _refuse_repeat(
+    session: Session,
+    group: Group,
+    first: Member,
+    first_day: date,
+    second: Member,
+    second_day: date,
+) -> None:
+    """The same exchange already waits for an answer: asking again is refused, naming the
+    open request (or, when the other member asked for it, how to accept theirs)."""
+    rows = session.scalars(
+        select(SwapRequest).where(
+            SwapRequest.group_id == group.id,
+            SwapRequest.status == "pending",
+            SwapRequest.first_member_id.in_((first.id, second.id)),
+            SwapRequest.second_member_id.in_((first.id, second.id)),
+        )
+    )
+    wanted = {(first.id, first_day), (second.id, second_day)}
+    for row in rows:
+        if {(row.first_member_id, row.first_day), (row.second_member_id, row.second_day)} != wanted:
+            continue
+        asked_by = session.get(Member, row.first_member_id)
+        assert asked_by is not None
+        if row.first_member_id == first.id:
+            raise Conflict(
+                "input.swap_duplicate",
+                id=row.id,
+                a=mention(session, first),
+                a_day=first_day,
+                b=mention(session, second),
+                b_day=second_day,
+            )
+        raise Conflict("input.swap_reverse_pending", id=row.id, name=mention(session, asked_by))
 
 
 def _apply_swap(session: Session, group: Group, request: SwapRequest, now: datetime) -> bool:
