@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bot.i18n.numbers import format_number
 from bot.i18n.particles import PARTICLES, choose
 from bot.replies import CommandRef, Mention, OptionRef, Reply, Text
 
@@ -230,8 +231,8 @@ def _value(value: Any, style: _Style) -> _Piece:
         return _Piece(", ".join(p.shown for p in pieces), ", ".join(p.spoken for p in pieces))
     if value is None:
         return _same("-")
-    if isinstance(value, float):
-        return _same(f"{value:g}")
+    if isinstance(value, float):  # no exponents: "1000000", never "1e+06"
+        return _same(format_number(value))
     return _same(str(value))
 
 

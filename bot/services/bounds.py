@@ -10,34 +10,14 @@ ranges, and never rounded so far that a value and its bound read the same.
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal
-
 from bot.errors import InvalidInput
+from bot.i18n.numbers import format_number
 
 MAX_ROW_ID = 2**31 - 1  # the numbers the bot gives out (INTEGER keys); they start at 1
 MAX_BIG_ID = 2**63 - 1  # problem numbers and Discord ids (BIGINT)
 MAX_SCORE = 1_000_000  # any score: a finite number within ±MAX_SCORE
 
 __all__ = ["MAX_BIG_ID", "MAX_ROW_ID", "MAX_SCORE", "big_id", "check_range", "format_number"]
-
-
-def format_number(value: float, *, grouped: bool = False) -> str:
-    """``1000000`` → ``1000000`` (``1,000,000`` when ``grouped``), ``0.1`` → ``0.1``,
-    ``1e-07`` → ``0.0000001``: positional, with the fewest digits that read back the same."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    sign = "-" if value < 0 else ""
-    if isinstance(value, int) or value == int(value):
-        whole, fraction = str(abs(int(value))), ""
-    else:
-        text = format(Decimal(repr(abs(value))), "f")
-        whole, _, fraction = text.partition(".")
-    if grouped:
-        whole = f"{int(whole):,}"
-    return sign + whole + (f".{fraction}" if fraction else "")
 
 
 def check_range(name: object, value: float, low: float, high: float) -> None:

@@ -17,8 +17,10 @@ import pytest
 from discord import app_commands
 from sqlalchemy import select
 
+from bot.adapters.discord import rendering
 from bot.adapters.discord.bot import StudyBot, payload_hash
 from bot.adapters.discord.main import install_stop_signals, serve
+from bot.adapters.discord.rendering import render_reply
 from bot.app import configure_logging
 from bot.cli.main import main
 from bot.config import Settings
@@ -275,3 +277,26 @@ def test_voice_warnings_are_not_shown(caplog: pytest.LogCaptureFixture) -> None:
         )
         logging.getLogger("discord.client").warning("something else worth knowing")
     assert [r.getMessage() for r in caplog.records] == ["something else worth knowing"]
+
+
+async def test_synced_command_ids_make_english_command_names_clickable(
+    studybot: StudyBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a sync (or, unchanged, a fetch) the commands' ids are known, so an English
+    message names a command as a mention Discord makes clickable; Korean keeps text."""
+    saved = dict(rendering.COMMAND_IDS)  # one dict per process: restore it afterwards
+    rendering.COMMAND_IDS.clear()
+
+    async def sync(*, guild: discord.abc.Snowflake | None = None) -> list[Any]:
+        return [types.SimpleNamespace(name="member", id=777)]
+
+    monkeypatch.setattr(studybot.tree, "sync", sync)
+    try:
+        reply = Reply.private("member.list_empty")
+        assert "</member join:" not in render_reply(reply, "en").content  # not known yet
+        await studybot.sync_commands(force=True)
+        assert "</member join:777>" in render_reply(reply, "en").content
+        assert "</member" not in render_reply(reply, "ko").content
+    finally:
+        rendering.COMMAND_IDS.clear()
+        rendering.COMMAND_IDS.update(saved)

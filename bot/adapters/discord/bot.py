@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import discord
@@ -28,7 +29,12 @@ from bot.adapters.discord.cogs import EXTENSIONS
 from bot.adapters.discord.delivery import DiscordChannelSender, OutboxLoop
 from bot.adapters.discord.errors import report_error
 from bot.adapters.discord.presence import MemberPresence
-from bot.adapters.discord.rendering import ALLOWED_MENTIONS, locale_of_user, render_reply
+from bot.adapters.discord.rendering import (
+    ALLOWED_MENTIONS,
+    COMMAND_IDS,
+    locale_of_user,
+    render_reply,
+)
 from bot.adapters.discord.translator import StudyTranslator
 from bot.adapters.discord.views import DYNAMIC_ITEMS
 from bot.commands import Call
@@ -56,6 +62,11 @@ def payload_hash(payloads: list[dict[str, Any]]) -> str:
     """A stable digest of the command payloads (key order and spacing do not matter)."""
     text = json.dumps(payloads, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def remember_command_ids(commands: Iterable[app_commands.AppCommand]) -> None:
+    """The synced top-level commands' ids, for clickable mentions in English messages."""
+    COMMAND_IDS.update({command.name: command.id for command in commands})
 
 
 class StudyTree(app_commands.CommandTree["StudyBot"]):
@@ -286,8 +297,13 @@ class StudyBot(commands.Bot):
         key = self.sync_key(guild)
         if not force and await self.core.run(self.core.state_sync, key) == digest:
             log.info("commands unchanged since the last sync (%s): not synced", key)
+            try:  # their ids still make English messages' command mentions clickable
+                remember_command_ids(await self.tree.fetch_commands(guild=guild))
+            except Exception:
+                log.info("could not read the commands' ids: commands are named as text")
             return None
         synced = await self.tree.sync(guild=guild)
+        remember_command_ids(synced)
         await self.core.run(self.core.put_state_sync, key, digest)
         log.info("synced %d commands (%s)", len(synced), key)
         return synced

@@ -16,6 +16,7 @@ from discord import app_commands
 from bot.adapters.discord import channels
 from bot.commands import ChannelRef, UserRef
 from bot.services import choices, competition, problems, progress, rotation
+from bot.services.bounds import MAX_ROW_ID
 from bot.services.choices import MAX_CHOICES
 from bot.services.groups import MAX_DAY_OFF_REASON, MAX_REMINDER_MINUTES
 
@@ -99,7 +100,7 @@ ChannelOption = app_commands.Transform[ChannelRef, ChannelRefTransformer]
 
 # --- limits ----------------------------------------------------------------------------
 
-MAX_ID = 2**53  # Discord's largest integer option, well inside the database's 64-bit ids
+MAX_ID = MAX_ROW_ID  # the numbers the bot gives out; the client refuses larger ones too
 MAX_CODE = 4000  # Discord's longest text input: the /run form, and so the /run option too
 
 RowId = app_commands.Range[int, 1, MAX_ID]  # a swap request's or a progress entry's number
