@@ -200,9 +200,21 @@ def parse_timezone(text: str) -> str:
     return text.strip()
 
 
+LOCALE_WORDS = {
+    "ko": "ko",
+    "en": "en",
+    "korean": "ko",
+    "english": "en",
+    "한국어": "ko",
+    "한글": "ko",
+    "영어": "en",
+}
+
+
 def parse_locale(text: str) -> str:
-    value = text.strip().lower()
-    if value not in ("ko", "en"):
+    """``ko`` or ``en``, also as typed by name: ``한국어``, ``영어``, ``Korean``."""
+    value = LOCALE_WORDS.get(unicodedata.normalize("NFKC", text).strip().lower())
+    if value is None:
         raise InvalidInput("error.bad_locale", value=text)
     return value
 

@@ -1,17 +1,20 @@
 """What Koreans type is understood: 예/아니요 and 켬/끔 for yes/no, full-width digits and
-signs (as a Korean input method types them) in numbers, dates and times."""
+signs (as a Korean input method types them) in numbers, dates and times, languages and
+periods by their Korean names, and Korean time units in the console."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 
 from bot.adapters.console.options import Invocation, convert_options
+from bot.adapters.console.parser import ScriptError, parse_duration
 from bot.commands import COMMANDS, UserRef
 from bot.errors import InvalidInput
 from bot.i18n import text
-from bot.services.groups import parse_bool, parse_date, parse_time
+from bot.services.groups import parse_bool, parse_date, parse_locale, parse_time
+from tests.conftest import Harness
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -90,3 +93,44 @@ def test_a_console_yes_no_refusal_says_what_to_write_in_korean() -> None:
         "force 옵션 값 '글쎄'를 이해할 수 없습니다. "
         "켬 또는 끔으로 적어 주세요 (예, 아니요도 됩니다)."
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("한국어", "ko"), ("한글", "ko"), ("영어", "en"), ("English", "en"), ("ＫＯ", "ko")],
+)
+def test_languages_by_name(typed: str, expected: str) -> None:
+    assert parse_locale(typed) == expected
+
+
+def test_an_unknown_language_is_refused() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_locale("일본어")
+    assert refused.value.key == "error.bad_locale"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("30분", timedelta(minutes=30)),
+        ("1시간 30분", timedelta(hours=1, minutes=30)),
+        ("2시", timedelta(hours=2)),
+        ("1일", timedelta(days=1)),
+        ("９０초", timedelta(seconds=90)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+    ],
+)
+def test_console_durations_in_korean(typed: str, expected: timedelta) -> None:
+    assert parse_duration(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["30", "분", "1시간반", "1 week"])
+def test_console_durations_that_mean_nothing_are_refused(typed: str) -> None:
+    with pytest.raises(ScriptError):
+        parse_duration(typed)
+
+
+def test_periods_as_typed_in_korean(harness: Harness) -> None:
+    harness.join("민수")
+    for typed in ("주간", "일주일", "월간", "한 달"):
+        assert harness.invoke("민수", "progress group", period=typed).key == "progress.group"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,8 +17,19 @@ from bot.errors import DomainError
 
 NAME_PATTERN = r"[\w.\-]{1,32}"
 _SPEAK = re.compile(rf"(?P<name>{NAME_PATTERN})\s*:\s*(?P<rest>/.*)")
-_DURATION_PART = re.compile(r"(\d+)([smhd])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# units as typed: s m h d, or in Korean 초 분 시간 (or 시) 일 ("1시간30분")
+_DURATION_PART = re.compile(r"(\d+)\s*(시간|초|분|시|일|[smhd])")
+_UNITS = {
+    "s": "seconds",
+    "m": "minutes",
+    "h": "hours",
+    "d": "days",
+    "초": "seconds",
+    "분": "minutes",
+    "시간": "hours",
+    "시": "hours",
+    "일": "days",
+}
 
 
 class ScriptError(DomainError):
@@ -111,9 +123,10 @@ def parse_when(text: str) -> datetime:
 
 
 def parse_duration(text: str) -> timedelta:
-    """``30m``, ``2h``, ``1h30m``, ``1d``: units s, m, h and d, combinable."""
-    value = text.strip().lower()
-    if not value or _DURATION_PART.sub("", value):
+    """``30m``, ``2h``, ``1h30m``, ``1d`` (or ``30분``, ``1시간 30분``, ``1일``): units
+    combinable, full-width digits read as digits."""
+    value = unicodedata.normalize("NFKC", text).strip().lower()
+    if not value or _DURATION_PART.sub("", value).strip():
         raise ScriptError("console.bad_duration", value=text)
     delta = timedelta()
     try:

@@ -41,7 +41,17 @@ from bot.services.rotation import AwayBook
 from db.models import Group, ProgressEntry
 
 RECENT = 5
-PERIODS = {"week": 7, "month": 30, "주": 7, "월": 30}
+PERIODS = {  # days looked back, by what people type
+    "week": 7,
+    "month": 30,
+    "주": 7,
+    "주간": 7,
+    "일주일": 7,
+    "월": 30,
+    "월간": 30,
+    "한달": 30,
+    "한 달": 30,
+}
 
 
 def me_reply(session: Session, group: Group, actor: Actor, now: datetime) -> Reply:
