@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     sandbox_tmp_mb: int = Field(default=64, ge=1, description="private /tmp and /dev/shm, each")
     sandbox_files_max: int = Field(default=8, ge=0)
     sandbox_file_kb: int = Field(default=2048, ge=1)
+    sandbox_image_pixels_max: int = Field(default=25_000_000, ge=1, description="PNG pixels")
+    sandbox_image_side_max: int = Field(default=10_000, ge=1, description="PNG side, pixels")
     sandbox_code_kb: int = Field(default=256, ge=1, description="largest program accepted")
     sandbox_threads: int = Field(default=1, ge=1)
     sandbox_pool_size: int = Field(default=2, ge=0, description="warm sandboxes kept ready")

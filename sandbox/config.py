@@ -27,6 +27,8 @@ class SandboxConfig:
     tmp_mb: int = 64  # the private /tmp and /dev/shm, each
     files_max: int = 8  # output files returned per job
     file_kb: int = 2048  # largest PNG returned (text files: 64 KiB)
+    image_pixels_max: int = 25_000_000  # largest PNG returned, by its header's width x height
+    image_side_max: int = 10_000  # widest and tallest PNG returned, in pixels
     code_kb: int = 256  # largest program accepted
     threads: int = 1  # torch/OpenMP threads per job
     pool_size: int = 2  # warm sandboxes kept ready
@@ -55,6 +57,8 @@ class SandboxConfig:
             "output_kb",
             "tmp_mb",
             "file_kb",
+            "image_pixels_max",
+            "image_side_max",
             "code_kb",
             "threads",
             "concurrency",

@@ -3,7 +3,9 @@
 Everything here comes from the job (the launcher reports after the job ran, in the job's
 own process), so it is hostile input: names are reduced to a safe base name, only PNG
 images (checked by their signature) and small UTF-8 text files pass, sizes and the count
-are capped, and nothing is written to the host's disk here.
+are capped, and nothing is written to the host's disk here. Images are never decoded: a
+PNG whose header (``IHDR``) declares more pixels than allowed (an image bomb: a small
+file that inflates to gigabytes in a chat client) is refused.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import struct
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from sandbox.result import OutputFile
 
-__all__ = ["PNG_MAGIC", "TEXT_MAX", "TEXT_SUFFIXES", "check", "safe_name"]
+__all__ = ["PNG_MAGIC", "TEXT_MAX", "TEXT_SUFFIXES", "check", "png_size", "safe_name"]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TEXT_SUFFIXES = (".txt", ".csv", ".json", ".md", ".log")
@@ -43,8 +46,22 @@ def safe_name(raw: object) -> str | None:
     return stem[:NAME_MAX]
 
 
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) declared by a PNG's first chunk (``IHDR``, which the format puts
+    first), read from the header only; None when there is no such chunk."""
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
 def check(
-    reported: Iterable[Mapping[str, Any]], *, files_max: int, png_max: int
+    reported: Iterable[Mapping[str, Any]],
+    *,
+    files_max: int,
+    png_max: int,
+    pixels_max: int = 25_000_000,
+    side_max: int = 10_000,
 ) -> tuple[list[OutputFile], list[str]]:
     """The files to hand to the front end, and notes on what was dropped and why."""
     accepted: list[OutputFile] = []
@@ -75,6 +92,13 @@ def check(
                 continue
             if not data.startswith(PNG_MAGIC):
                 notes.append(f"dropped {name}: not a PNG image")
+                continue
+            size = png_size(data)
+            if size is not None and (size[0] * size[1] > pixels_max or max(size) > side_max):
+                notes.append(
+                    f"dropped {name}: {size[0]}x{size[1]} pixels, images are returned up to "
+                    f"{pixels_max:,} pixels and {side_max:,} on a side"
+                )
                 continue
             kind = "png"
         elif lower.endswith(TEXT_SUFFIXES):

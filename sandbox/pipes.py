@@ -107,7 +107,11 @@ class Capture(asyncio.Protocol):
 class StatusReader:
     """The launcher's JSON lines after the job. Hostile input (the job runs in the
     launcher's process): bounded, malformed lines skipped, anything past ``limit`` bytes
-    dropped. ``ended`` is set by ``{"end": true}`` after an ``{"exit": N}``."""
+    dropped. ``ended`` is set by ``{"end": true}`` after an ``{"exit": N}``.
+
+    Nothing the job writes may become the sandbox's failure: a line that is not a JSON
+    object, or that the parser cannot handle (``RecursionError`` on deep nesting, ...), is
+    skipped, and ``run`` never raises because of the pipe's contents."""
 
     def __init__(self, reader: asyncio.StreamReader, limit: int) -> None:
         self.reader = reader
@@ -127,11 +131,11 @@ class StatusReader:
             if not line:
                 return
             used += len(line)
-            if used > self.limit:
-                continue
+            if used > self.limit or not line.startswith(b'{"'):
+                continue  # over the budget, or not the shape of a launcher's message
             try:
                 message = json.loads(line)
-            except ValueError:
+            except Exception:  # ValueError, RecursionError...: the job's garbage
                 continue
             if not isinstance(message, dict):
                 continue

@@ -10,7 +10,8 @@ what namespaces and an unprivileged uid already forbid:
   so that libc falls back to ``clone``, whose flags the filter can see);
 - the mount API, ``bpf``, ``keyctl``/``add_key``/``request_key``, ``perf_event_open``,
   ``userfaultfd``, ``io_uring_*``, module loading, ``kexec``, ``reboot``, ``swapon``,
-  ``acct``, ``open_by_handle_at``, ``TIOCSTI``/``TIOCLINUX`` ioctls.
+  ``acct``, ``open_by_handle_at``, ``TIOCSTI``/``TIOCLINUX`` ioctls;
+- ``inotify_*`` and ``fanotify_*``: no watching which shared files other sandboxes open.
 
 Syscalls of other architectures (i386 ``int 0x80``, x32) kill the process: libseccomp's
 default for foreign architectures. ``memfd_create`` and ioctls on device files stay allowed
@@ -87,6 +88,12 @@ DENIED = (
     "iopl",
     "ioperm",
     "vhangup",
+    # watching the shared read-only folders would show what concurrent jobs open
+    "inotify_init",
+    "inotify_init1",
+    "inotify_add_watch",
+    "fanotify_init",
+    "fanotify_mark",
 )
 
 

@@ -362,6 +362,8 @@ class Slot:
             report.messages,
             files_max=config.files_max,
             png_max=config.file_kb * 1024,
+            pixels_max=config.image_pixels_max,
+            side_max=config.image_side_max,
         )
         status, exit_code, sig = exit_status(
             returncode, killed_for, bool(oom), report.exit_code, report.signal

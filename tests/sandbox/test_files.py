@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import struct
 
 import pytest
 
-from sandbox.files import PNG_MAGIC, check, safe_name
+from sandbox.files import PNG_MAGIC, check, png_size, safe_name
 from sandbox.result import JobSpec, OutputFile, RunResult, safe_script_name
 from tests.sandbox.conftest import RESULT_KEYS
 
@@ -66,6 +67,34 @@ def test_check_caps_the_count() -> None:
     files, notes = check([reported(f"n{i}.txt", b"x") for i in range(5)], files_max=3, png_max=1024)
     assert [f.name for f in files] == ["n0.txt", "n1.txt", "n2.txt"]
     assert sum("at most 3" in note for note in notes) == 2
+
+
+def declared_png(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return PNG_MAGIC + struct.pack(">I", 13) + b"IHDR" + ihdr + b"\0\0\0\0"
+
+
+def test_check_refuses_image_bombs_by_their_header() -> None:
+    assert png_size(declared_png(30000, 30000)) == (30000, 30000)
+    assert png_size(PNG) is None
+    files, notes = check(
+        [
+            reported("bomb.png", declared_png(30000, 30000)),
+            reported("tall.png", declared_png(10, 10_001)),
+            reported("huge.png", declared_png(2**32 - 1, 2**32 - 1)),
+            reported("edge.png", declared_png(5000, 5000)),
+            reported("plot.png", declared_png(640, 480)),
+        ],
+        files_max=8,
+        png_max=1024,
+    )
+    assert [f.name for f in files] == ["edge.png", "plot.png"]
+    assert len(notes) == 3
+    assert "bomb.png" in notes[0] and "30000x30000" in notes[0]
+    _, notes = check(
+        [reported("plot.png", declared_png(640, 480))], files_max=8, png_max=1024, pixels_max=1000
+    )
+    assert notes and "plot.png" in notes[0]
 
 
 def test_result_json_has_exactly_the_contract_keys() -> None:

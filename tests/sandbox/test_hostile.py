@@ -544,6 +544,35 @@ async def test_no_peeking_into_other_processes(sandbox: Sandbox) -> None:
     assert found["seccomp"] == " 2"  # a filter is loaded
 
 
+async def test_no_inotify_or_fanotify(sandbox: Sandbox) -> None:
+    """Watching the shared read-only folders would show what concurrent jobs open."""
+    result = await run(
+        sandbox,
+        program("""
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            for name, call in (
+                ("inotify_init1", lambda: libc.inotify_init1(0)),
+                ("inotify_init", lambda: libc.inotify_init()),
+                ("inotify_add_watch", lambda: libc.inotify_add_watch(0, b"/opt", 0x20)),
+                ("fanotify_init", lambda: libc.fanotify_init(0, 0)),
+                ("fanotify_mark", lambda: libc.fanotify_mark(0, 1, 0x20, -100, b"/opt")),
+            ):
+                try:
+                    print(name + "=", call(), ctypes.get_errno())
+                except AttributeError:  # not in this libc: nothing to call
+                    print(name + "= -1 1")
+            print("CONTROL=done")
+        """),
+    )
+    assert result.status == "ok", result
+    found = lines(result)
+    assert found["CONTROL"] == "done"
+    for key in ("inotify_init1", "inotify_init", "inotify_add_watch", "fanotify_init"):
+        assert found[key].split() == ["-1", "1"], (key, result.stdout)  # EPERM
+    assert found["fanotify_mark"].split() == ["-1", "1"], result.stdout
+
+
 # --- output files, encodings ---------------------------------------------------------------
 
 
@@ -593,6 +622,52 @@ async def test_hostile_output_files_are_handled_safely(sandbox: Sandbox) -> None
             item.data.decode("utf-8")
             assert b"root:" not in item.data
     assert any("at most" in note for note in result.notes) or len(names) < FAST.files_max
+
+
+async def test_garbage_on_the_status_channel_is_not_a_sandbox_error(sandbox: Sandbox) -> None:
+    """A line that the JSON parser cannot handle (RecursionError) is the job's garbage."""
+    result = await run(
+        sandbox,
+        program("""
+            import json, os
+            config = json.loads(open("/proc/self/cmdline", "rb").read().split(b"\\0")[-2])
+            fd = config["status_fd"]
+            os.write(fd, b"[" * 200000 + b"\\n")
+            os.write(fd, b'{"exit": ' + b"[" * 5000 + b"\\n")
+            os.write(fd, b'{"file": "x.txt", "data": ' + b"{" * 5000 + b"\\n")
+            with open("/out/kept.txt", "w") as f:
+                f.write("kept")
+            print("CONTROL=done")
+        """),
+    )
+    assert result.status == "ok", result
+    assert result.exit_code == 0
+    assert result.stdout == "CONTROL=done\n"
+    assert [f.name for f in result.files] == ["kept.txt"]
+
+
+async def test_image_bombs_are_refused(sandbox: Sandbox) -> None:
+    """A tiny PNG that declares 30000x30000 pixels is never passed on (never decoded)."""
+    result = await run(
+        sandbox,
+        program("""
+            import struct, zlib
+            def png(width, height):
+                ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+                chunk = struct.pack(">I", 13) + b"IHDR" + ihdr
+                chunk += struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+                return b"\\x89PNG\\r\\n\\x1a\\n" + chunk + b"\\0" * 64
+            for name, size in (("bomb.png", (30000, 30000)), ("wide.png", (20000, 10)),
+                               ("small.png", (640, 480))):
+                with open("/out/" + name, "wb") as f:
+                    f.write(png(*size))
+            print("CONTROL=done")
+        """),
+    )
+    assert result.status == "ok", result
+    assert [f.name for f in result.files] == ["small.png"], result
+    assert any("bomb.png" in note and "30000" in note for note in result.notes), result.notes
+    assert any("wide.png" in note for note in result.notes), result.notes
 
 
 async def test_invalid_unicode_and_nul_bytes(sandbox: Sandbox) -> None:
