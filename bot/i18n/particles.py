@@ -1,8 +1,8 @@
 """Korean particles (조사) chosen from the word before them.
 
 Korean writes 을/를, 은/는, 이/가, 과/와, 으로/로 ... differently after a final consonant
-(받침) and after a vowel; 으로/로 also takes 로 after ㄹ. Printing both forms ("을(를)")
-reads like a machine wrote it, so the catalogues name a particle (``{을}``) and the
+(받침) and after a vowel; 으로/로 also takes 로 after ㄹ. Printing both forms at once, one
+in brackets, reads like a machine wrote it, so the catalogues name a particle (``{을}``) and the
 renderer picks the form from the text before it, the way a Korean reader would say it:
 
 - Hangul: the last syllable's final consonant (Unicode decomposition: (code - 0xAC00) % 28).
