@@ -56,7 +56,12 @@ format: install
 bench: install
 	$(PY) bench/startup.py
 	$(PY) bench/commands.py
+	@if [ -n "$$STUDYBOT_TEST_POSTGRES_URL" ]; then \
+		$(PY) bench/commands.py --database-url "$$STUDYBOT_TEST_POSTGRES_URL"; \
+	else echo "bench/commands.py on PostgreSQL skipped: set STUDYBOT_TEST_POSTGRES_URL"; fi
+	$(PY) bench/fanout.py
 	$(PY) bench/sandbox.py
+	$(PY) bench/queue.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

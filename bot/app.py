@@ -36,6 +36,29 @@ def local_sandbox(settings: Settings) -> SandboxOpener:
     return open_sandbox
 
 
+def remote_sandbox(settings: Settings) -> SandboxOpener:
+    """Sends the jobs to ``studybot worker`` processes through the broker (Celery)."""
+
+    async def open_sandbox() -> SandboxLike:
+        from sandbox import SandboxConfig
+        from sandbox.remote import RemoteConfig
+        from sandbox.remote.client import RemoteSandbox
+
+        box = RemoteSandbox(
+            SandboxConfig.from_settings(settings), RemoteConfig.from_settings(settings)
+        )
+        return await box.start()
+
+    return open_sandbox
+
+
+def sandbox_opener(settings: Settings) -> SandboxOpener:
+    """The sandbox the settings choose (``STUDYBOT_SANDBOX_BACKEND``: local or celery)."""
+    if settings.sandbox_backend == "celery":
+        return remote_sandbox(settings)
+    return local_sandbox(settings)
+
+
 def build_core(
     settings: Settings,
     clock: Clock | None = None,
@@ -58,7 +81,7 @@ def build_core(
     if migrate:
         with services.transaction() as session:
             catalogue.seed(session, services.clock.now())
-    runner = CodeRunner(services, open_sandbox or local_sandbox(settings))
+    runner = CodeRunner(services, open_sandbox or sandbox_opener(settings))
     return Core(services, runner)
 
 

@@ -30,6 +30,7 @@ from bot.services import (
     members,
     problems,
     progress,
+    quiz,
     rotation,
     users,
 )
@@ -205,12 +206,18 @@ class Command:
 
 @contextmanager
 def _unit(svc: Services, call: Call) -> Iterator[tuple[Session, Group, datetime]]:
+    known = users.known_names(svc.session_factory)
+    actor = call.actor
     with svc.transaction() as session:
         group = groups.get_group(session, call.group_id)
         now = svc.clock.now()
         _TODAY.set(local_today(group, now))
-        users.ensure_user(session, call.actor.user_id, call.actor.name, now)
+        fresh = known.get(actor.user_id) != actor.name
+        if fresh:  # (a user seen with this name is in the database as such: never deleted)
+            users.ensure_user(session, actor.user_id, actor.name, now)
         yield session, group, now
+    if fresh:  # committed
+        users.remember_name(known, actor.user_id, actor.name)
 
 
 def _date(
@@ -338,6 +345,12 @@ async def lesson_run(runner: CodeRunner, call: Call, opts: dict[str, Any], notif
 
 async def code_run(runner: CodeRunner, call: Call, opts: dict[str, Any], notify: Notify) -> Reply:
     return await runner.run_snippet(call.group_id, call.actor, str(opts["code"]), notify)
+
+
+async def sandbox_status(
+    runner: CodeRunner, call: Call, opts: dict[str, Any], notify: Notify
+) -> Reply:
+    return await runner.sandbox_status(call.group_id, call.actor)
 
 
 # --- schedule ------------------------------------------------------------------------
@@ -515,6 +528,44 @@ def competition_task(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
         )
 
 
+# --- review quiz ---------------------------------------------------------------------
+
+
+def quiz_next(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return quiz.next_card(s, group, call.actor, now)
+
+
+def quiz_reveal(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return quiz.reveal(s, group, call.actor, now, opts.get("card"))
+
+
+def quiz_grade(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return quiz.grade(s, group, call.actor, now, str(opts["result"]), opts.get("card"))
+
+
+def quiz_answer(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return quiz.answer(s, group, call.actor, now, opts["choice"], opts.get("card"))
+
+
+def quiz_stats(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return quiz.stats(s, group, call.actor, now, opts.get("scope"))
+
+
+def quiz_nudge(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return quiz.set_nudge(s, group, call.actor, now, opts.get("time"))
+
+
+def quiz_export(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
+    with _unit(svc, call) as (s, group, now):
+        return quiz.export_reply(s, group, call.actor, now)
+
+
 _ENTRY_OPTIONS = (
     Option("task"),
     Option("metric"),
@@ -639,6 +690,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
         _cmd("lesson show", lesson_show, Option("id", "str", True), shows=PUBLIC),
         _run("lesson run", lesson_run, Option("id", "str", True), shows=PUBLIC),
         _run("run", code_run, Option("code", "str", True), shows=PUBLIC),
+        _run("sandbox status", sandbox_status, shows=PRIVATE),
         _cmd("competition show", competition_show, shows=PRIVATE),
         _cmd(
             "competition set",
@@ -657,5 +709,20 @@ COMMANDS: dict[tuple[str, ...], Command] = {
             Option("remove", "bool"),
             shows=PRIVATE,
         ),
+        _cmd("quiz", quiz_next, shows=PRIVATE),
+        _cmd("quiz reveal", quiz_reveal, Option("card"), shows=PRIVATE),
+        _cmd(
+            "quiz grade", quiz_grade, Option("result", "str", True), Option("card"), shows=PRIVATE
+        ),
+        _cmd(
+            "quiz answer",
+            quiz_answer,
+            Option("choice", "int", True, 1, quiz.MAX_CHOICE),
+            Option("card"),
+            shows=PRIVATE,
+        ),
+        _cmd("quiz stats", quiz_stats, Option("scope"), shows=PRIVATE),
+        _cmd("quiz nudge", quiz_nudge, Option("time"), shows=PRIVATE),
+        _cmd("quiz export", quiz_export, shows=PRIVATE),
     )
 }

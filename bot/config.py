@@ -6,9 +6,9 @@ nothing imports a settings global.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///studybot.db"
@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     )
     admin_role: str | None = Field(
         default=None, description="Name of a Discord role whose members are group admins."
+    )
+    shard_count: int | None = Field(
+        default=None,
+        ge=1,
+        description="Discord shards in all; empty: as many as Discord recommends (one "
+        "process runs them all).",
+    )
+    shard_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="The shards this process runs (comma-separated, with shard_count); "
+        "several processes on one PostgreSQL database each run some. Empty: all.",
     )
     default_timezone: str = "Asia/Seoul"
     default_locale: str = "ko"
@@ -78,6 +89,37 @@ class Settings(BaseSettings):
     sandbox_uid_base: int = Field(default=990_000, ge=1000)
     sandbox_python: str | None = None
     sandbox_site_packages: str | None = None
+    sandbox_preload_torch: bool = Field(default=True, description="warm sandboxes import torch")
+    # where jobs run: "local" (this machine) or "celery" (studybot worker processes reached
+    # through a broker; sandbox.remote, README "Runners on other machines")
+    sandbox_backend: Literal["local", "celery"] = "local"
+    broker_url: SecretStr | None = Field(
+        default=None, description="redis://, rediss://, amqp(s)://"
+    )
+    result_backend_url: SecretStr | None = Field(
+        default=None, description="redis(s)://; default: the broker"
+    )
+    sandbox_remote_namespace: str = "studybot"
+    sandbox_remote_queue_wait_s: float = Field(default=120.0, gt=0, le=3600)
+    sandbox_remote_gpu_fallback_s: float = Field(default=10.0, gt=0, le=3600)
+    sandbox_remote_grace_s: float = Field(default=15.0, gt=0, le=3600)
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _comma_separated_shards(cls, value: Any) -> Any:
+        """``STUDYBOT_SHARD_IDS=0,2`` (spaces allowed); a list is taken as it is."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return [value] if isinstance(value, int) else value
+
+    @model_validator(mode="after")
+    def _shards_within_count(self) -> Settings:
+        if self.shard_ids and self.shard_count is None:
+            raise ValueError("shard_ids needs shard_count (the number of shards in all)")
+        count = self.shard_count or 0
+        if any(not 0 <= shard < count for shard in self.shard_ids):
+            raise ValueError(f"shard_ids must be between 0 and shard_count - 1 ({count - 1})")
+        return self
 
     @field_validator("guild_ids", mode="before")
     @classmethod

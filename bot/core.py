@@ -248,10 +248,13 @@ class Core:
             group = bot_state.resume_guild(session, guild_id)
             return None if group is None else group.id
 
-    def match_guilds_sync(self, present: Collection[int]) -> tuple[list[int], list[int]]:
-        """With every server the bot is in: (paused, resumed) group ids."""
+    def match_guilds_sync(
+        self, present: Collection[int], owns: Callable[[int], bool] | None = None
+    ) -> tuple[list[int], list[int]]:
+        """With every server the bot is in (of those it ``owns``, when sharded over
+        several processes): (paused, resumed) group ids."""
         with self.services.transaction() as session:
-            return bot_state.match_guilds(session, present, self.services.clock.now())
+            return bot_state.match_guilds(session, present, self.services.clock.now(), owns)
 
     def presence_roster_sync(self, group_id: int) -> tuple[int, list[int]] | None:
         """(guild id, active members' user ids) to check before a duty names anyone;

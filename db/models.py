@@ -321,3 +321,54 @@ class ProgressEntry(Base):
     repro: Mapped[str | None] = mapped_column(String(300))  # seed, commit or config
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QuizCard(Base):
+    """A member's place in the review schedule of one lesson card (cards themselves live
+    with the lessons' metadata; `card_id` names one). Dates are the group's local dates."""
+
+    __tablename__ = "quiz_cards"
+    __table_args__ = (
+        UniqueConstraint("member_id", "card_id"),
+        Index("ix_quiz_cards_member_due", "member_id", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    card_id: Mapped[str] = mapped_column(String(80))
+    box: Mapped[int] = mapped_column(Integer, default=1)  # Leitner box, 1 = the first
+    recalls: Mapped[int] = mapped_column(Integer, default=0)  # on separate days
+    due_on: Mapped[date] = mapped_column(Date)
+    last_answered_on: Mapped[date | None] = mapped_column(Date)  # a recall counts once a day
+    learned_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QuizReview(Base):
+    """One answer to a card (kept for the statistics and the digest)."""
+
+    __tablename__ = "quiz_reviews"
+    __table_args__ = (Index("ix_quiz_reviews_member_day", "member_id", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    card_id: Mapped[str] = mapped_column(String(80))
+    local_date: Mapped[date] = mapped_column(Date)
+    knew: Mapped[bool] = mapped_column(Boolean)
+    box_after: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QuizMember(Base):
+    """A member's quiz state: the card on the table (and whether its answer was shown),
+    the optional daily nudge time (local) and the local date of the last nudge."""
+
+    __tablename__ = "quiz_members"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    current_card_id: Mapped[str | None] = mapped_column(String(80))
+    revealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    nudge_time: Mapped[time | None] = mapped_column(Time)
+    nudged_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

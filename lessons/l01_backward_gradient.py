@@ -29,6 +29,47 @@ LESSON = {
     "tags": ["autograd", "backward", "jacobian"],
     "draws": False,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "vector-output",
+        "question_ko": "출력 y가 벡터일 때 gradient 없이 y.backward()를 부르면 어떻게 될까?",
+        "question_en": (
+            "What happens when you call y.backward() without gradient on a vector output y?"
+        ),
+        "choices_ko": [
+            "모든 출력의 합에 대한 기울기를 구한다",
+            "RuntimeError: 스칼라 출력에만 기울기를 암묵적으로 만들 수 있다",
+            "첫 번째 출력의 기울기만 구한다",
+        ],
+        "choices_en": [
+            "It computes the gradient of the sum of the outputs",
+            "RuntimeError: grad can be implicitly created only for scalar outputs",
+            "It computes the gradient of the first output only",
+        ],
+        "correct": 2,
+        "answer_ko": (
+            "오류가 난다. 여러 출력을 어떻게 합칠지 알 수 없으니 v를 gradient로 줘야 한다."
+        ),
+        "answer_en": (
+            "It fails: autograd cannot guess how to combine the outputs, so pass v as gradient."
+        ),
+        "proof": 'assert "scalar outputs" in str(err)',
+    },
+    {
+        "key": "what-it-computes",
+        "question_ko": "y.backward(gradient=v)는 무엇을 계산하고, v의 모양은 무엇과 같아야 할까?",
+        "question_en": "What does y.backward(gradient=v) compute, and what shape must v have?",
+        "answer_ko": (
+            "벡터-야코비안 곱 v^T J, 곧 (v * y).sum()의 기울기. v는 출력 y와 같은 모양이다."
+        ),
+        "answer_en": (
+            "The vector-Jacobian product v^T J, i.e. the gradient of (v * y).sum(); v "
+            "is shaped like the output y."
+        ),
+    },
+]
 
 import math
 

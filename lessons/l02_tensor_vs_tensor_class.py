@@ -32,6 +32,48 @@ LESSON = {
     "tags": ["tensor", "dtype", "memory", "numpy"],
     "draws": False,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "legacy-shape",
+        "question_ko": "torch.Tensor(3)의 모양은?",
+        "question_en": "What is the shape of torch.Tensor(3)?",
+        "choices_ko": [
+            "torch.Size([]) (값 3인 스칼라)",
+            "torch.Size([3]) (초기화되지 않은 3칸)",
+            "torch.Size([1])",
+        ],
+        "choices_en": [
+            "torch.Size([]) (a scalar holding 3)",
+            "torch.Size([3]) (three uninitialised slots)",
+            "torch.Size([1])",
+        ],
+        "correct": 2,
+        "answer_ko": "예전 생성자는 정수를 모양으로 읽는다. 값 3인 스칼라는 torch.tensor(3)이다.",
+        "answer_en": (
+            "The legacy constructor reads integers as a shape; torch.tensor(3) is the scalar 3."
+        ),
+        "proof": "assert torch.Tensor(3).shape == torch.Size([3])",
+    },
+    {
+        "key": "copy-or-share",
+        "question_ko": (
+            "NumPy 배열에서 만들 때 torch.tensor와 torch.as_tensor는 메모리를 어떻게 다루나?"
+        ),
+        "question_en": (
+            "Built from a NumPy array, how do torch.tensor and torch.as_tensor treat memory?"
+        ),
+        "answer_ko": (
+            "torch.tensor는 늘 복사하고, as_tensor(와 from_numpy)는 가능하면 배열의 "
+            "메모리를 함께 쓴다."
+        ),
+        "answer_en": (
+            "torch.tensor always copies; as_tensor (and from_numpy) share the array's "
+            "memory when they can."
+        ),
+    },
+]
 
 import warnings
 

@@ -31,6 +31,44 @@ LESSON = {
     "tags": ["nn.Module", "parameters", "state_dict", "train-eval", "super"],
     "draws": False,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "plain-list",
+        "question_ko": "층을 파이썬 리스트에 담아 두면 parameters()에 나타날까?",
+        "question_en": "Do layers kept in a plain Python list show up in parameters()?",
+        "choices_ko": [
+            "나타난다",
+            "나타나지 않는다 (nn.ModuleList를 써야 한다)",
+            "첫 번째 층만 나타난다",
+        ],
+        "choices_en": [
+            "Yes",
+            "No (use nn.ModuleList)",
+            "Only the first layer",
+        ],
+        "correct": 2,
+        "answer_ko": "nn.Module은 속성 대입만 가로채므로 리스트 안의 층은 등록되지 않는다.",
+        "answer_en": (
+            "nn.Module intercepts attribute assignment only, so layers inside a list "
+            "are not registered."
+        ),
+        "proof": "assert count(PlainList()) == 0",
+    },
+    {
+        "key": "super-init",
+        "question_ko": "super().__init__()을 빼먹으면 무슨 일이 생길까?",
+        "question_en": "What happens if you leave out super().__init__()?",
+        "answer_ko": (
+            "매개변수와 하위 모듈 표가 없어 첫 self.fc = nn.Linear(...)에서 AttributeError가 난다."
+        ),
+        "answer_en": (
+            "The parameter and submodule tables do not exist: the first self.fc = "
+            "nn.Linear(...) raises AttributeError."
+        ),
+    },
+]
 
 import torch
 from torch import nn

@@ -28,6 +28,44 @@ LESSON = {
     "tags": ["nn.Module", "forward", "hooks", "__call__"],
     "draws": False,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "hooks",
+        "question_ko": "model.forward(x)를 직접 부르면 model에 건 forward hook은?",
+        "question_en": (
+            "Calling model.forward(x) directly, do the forward hooks registered on model run?"
+        ),
+        "choices_ko": [
+            "실행된다",
+            "실행되지 않는다",
+            "backward에서만 실행된다",
+        ],
+        "choices_en": [
+            "They run",
+            "They do not run",
+            "They run during backward only",
+        ],
+        "correct": 2,
+        "answer_ko": "훅은 nn.Module.__call__이 실행하므로 forward()를 직접 부르면 건너뛴다.",
+        "answer_en": (
+            "Hooks are run by nn.Module.__call__, so calling forward() directly skips them."
+        ),
+        "proof": 'assert calls["pre"] == 1 and calls["forward"] == 1',
+    },
+    {
+        "key": "submodules",
+        "question_ko": "model.forward(x)를 부를 때 하위 모듈에 건 훅은 왜 여전히 실행될까?",
+        "question_en": "Why do hooks on submodules still run when you call model.forward(x)?",
+        "answer_ko": (
+            "forward 안에서 하위 모듈은 self.layer(x)로, 곧 __call__을 거쳐 호출되기 때문이다."
+        ),
+        "answer_en": (
+            "Inside forward() the submodules are called as self.layer(x), through __call__."
+        ),
+    },
+]
 
 import torch
 from torch import nn

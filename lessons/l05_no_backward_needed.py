@@ -30,6 +30,50 @@ LESSON = {
     "tags": ["autograd", "backward", "autograd.Function", "gradcheck"],
     "draws": False,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "gradcheck",
+        "question_ko": (
+            "직접 쓴 autograd.Function의 backward가 틀렸을 때 torch.autograd.gradcheck는?"
+        ),
+        "question_en": (
+            "Given a wrong backward in your own autograd.Function, what does "
+            "torch.autograd.gradcheck do?"
+        ),
+        "choices_ko": [
+            "받아들인다",
+            "거부한다 (유한 차분과 다르므로)",
+            "float32에서만 거부한다",
+        ],
+        "choices_en": [
+            "Accepts it",
+            "Rejects it (it disagrees with finite differences)",
+            "Rejects it only in float32",
+        ],
+        "correct": 2,
+        "answer_ko": "gradcheck는 float64에서 유한 차분과 비교해 틀린 backward를 거부한다.",
+        "answer_en": (
+            "gradcheck compares with finite differences (in float64) and rejects the "
+            "wrong backward."
+        ),
+        "proof": 'assert not wrong, "gradcheck should reject the wrong backward"',
+    },
+    {
+        "key": "why-none",
+        "question_ko": "모델에 backward를 직접 쓰지 않아도 되는 이유는?",
+        "question_en": "Why does a model need no backward of its own?",
+        "answer_ko": (
+            "autograd가 forward의 연산을 grad_fn 그래프로 기록하고, 각 내장 연산이 "
+            "자기 도함수를 알기 때문이다."
+        ),
+        "answer_en": (
+            "Autograd records forward's operations as a graph of grad_fn nodes, and "
+            "every built-in operation knows its derivative."
+        ),
+    },
+]
 
 import torch
 from torch import nn

@@ -33,6 +33,50 @@ LESSON = {
     "tags": ["torch.save", "torch.load", "state_dict", "checkpoint", "weights_only"],
     "draws": False,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "weights-only",
+        "question_ko": "weights_only=True로 임의의 파이썬 객체가 든 파일을 읽으면?",
+        "question_en": (
+            "What does torch.load(weights_only=True) do with a file holding an "
+            "arbitrary Python object?"
+        ),
+        "choices_ko": [
+            "그대로 읽어 들인다",
+            "pickle.UnpicklingError로 거부한다",
+            "경고만 내고 읽는다",
+        ],
+        "choices_en": [
+            "Loads it",
+            "Refuses it with pickle.UnpicklingError",
+            "Loads it with a warning",
+        ],
+        "correct": 2,
+        "answer_ko": (
+            "텐서와 기본 컨테이너만 풀기 때문에 다른 객체는 거부하고 코드를 실행하지 않는다."
+        ),
+        "answer_en": (
+            "It unpickles only tensors and plain containers, so it refuses other "
+            "objects and runs no code."
+        ),
+        "proof": "assert type(err) is pickle.UnpicklingError",
+    },
+    {
+        "key": "checkpoint",
+        "question_ko": (
+            "학습을 이어 가려면 체크포인트에 모델의 state_dict 말고 무엇이 더 있어야 할까?"
+        ),
+        "question_en": (
+            "Besides the model's state_dict, what must a checkpoint hold to resume training?"
+        ),
+        "answer_ko": "옵티마이저의 state_dict(예: Adam의 이동 평균)와 에폭이나 단계 수.",
+        "answer_en": (
+            "The optimizer's state_dict (e.g. Adam's running averages) and the epoch or step count."
+        ),
+    },
+]
 
 import pickle
 import sys

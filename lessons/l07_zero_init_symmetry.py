@@ -28,6 +28,45 @@ LESSON = {
     "tags": ["initialization", "symmetry", "training"],
     "draws": False,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "tanh-zeros",
+        "question_ko": "tanh 은닉층의 가중치를 모두 0으로 두고 학습하면?",
+        "question_en": "A tanh hidden layer with all weights at zero: what happens in training?",
+        "choices_ko": [
+            "천천히 대칭이 깨진다",
+            "가중치가 전혀 움직이지 않는다",
+            "출력층만 0으로 남는다",
+        ],
+        "choices_en": [
+            "The symmetry breaks slowly",
+            "The weights never move",
+            "Only the output layer stays at zero",
+        ],
+        "correct": 2,
+        "answer_ko": "tanh(0) = 0이라 은닉층의 기울기가 정확히 0이 되어 가중치가 움직이지 않는다.",
+        "answer_en": (
+            "tanh(0) = 0, so the hidden layer's gradient is exactly zero and the "
+            "weights never move."
+        ),
+        "proof": "assert hidden_moved == 0.0 and out_moved == 0.0",
+    },
+    {
+        "key": "symmetry",
+        "question_ko": "은닉 유닛들이 같은 가중치로 시작하면 왜 학습이 안 될까?",
+        "question_en": "Why do hidden units that start with identical weights fail to learn?",
+        "answer_ko": (
+            "같은 값을 계산하고 같은 기울기를 받아 갱신 뒤에도 같으므로 여러 유닛이 "
+            "하나처럼 동작한다."
+        ),
+        "answer_en": (
+            "They compute the same values and get the same gradients, so they stay "
+            "identical and act as one unit."
+        ),
+    },
+]
 
 import torch
 from torch import nn

@@ -30,6 +30,49 @@ LESSON = {
     "tags": ["initialization", "xavier", "sigmoid", "tanh", "saturation", "plot"],
     "draws": True,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "saturation",
+        "question_ko": "sigmoid나 tanh 층을 N(0,1)로 초기화하면 유닛들은 어떻게 될까?",
+        "question_en": (
+            "With N(0,1) initialisation, what happens to the units of a sigmoid or tanh layer?"
+        ),
+        "choices_ko": [
+            "거의 포화되지 않는다",
+            "많은 유닛이 포화되어 기울기가 작아진다",
+            "모두 0을 출력한다",
+        ],
+        "choices_en": [
+            "Hardly any saturate",
+            "Many saturate and the slope becomes small",
+            "They all output zero",
+        ],
+        "correct": 2,
+        "answer_ko": (
+            "입력의 합이 커져 많은 유닛이 포화되고 평균 기울기가 작아진다. Xavier는 이를 막는다."
+        ),
+        "answer_en": (
+            "The summed inputs grow large, many units saturate and the mean slope is "
+            "small; Xavier prevents it."
+        ),
+        "proof": "assert min(normal_sat) > 0.3",
+    },
+    {
+        "key": "why-xavier",
+        "question_ko": "Xavier 초기화는 무엇을 지키려고 분산을 정할까?",
+        "question_en": "What does Xavier initialisation choose its variance to preserve?",
+        "answer_ko": (
+            "층을 지나도 활성값과 기울기의 분산이 비슷하게 유지되도록 한다 (fan_in과 "
+            "fan_out을 함께 쓴다)."
+        ),
+        "answer_en": (
+            "The variance of activations and gradients from layer to layer (it uses "
+            "both fan_in and fan_out)."
+        ),
+    },
+]
 
 import os
 from pathlib import Path

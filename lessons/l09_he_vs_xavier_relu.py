@@ -30,6 +30,45 @@ LESSON = {
     "tags": ["initialization", "he", "kaiming", "relu", "xavier", "plot"],
     "draws": True,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "xavier-relu",
+        "question_ko": "ReLU 20층을 Xavier로 초기화하면 활성값의 크기는?",
+        "question_en": (
+            "Twenty ReLU layers initialised with Xavier: what happens to the activations' scale?"
+        ),
+        "choices_ko": [
+            "그대로 유지된다",
+            "사라진다 (점점 작아진다)",
+            "폭발한다",
+        ],
+        "choices_en": [
+            "It holds",
+            "It vanishes",
+            "It explodes",
+        ],
+        "correct": 2,
+        "answer_ko": (
+            "ReLU는 절반을 0으로 만들어 층마다 분산이 줄어든다. He 초기화는 2배로 보정한다."
+        ),
+        "answer_en": (
+            "ReLU zeroes half its inputs, so the variance shrinks each layer; He "
+            "initialisation doubles it back."
+        ),
+        "proof": "assert xavier[-1] / xavier[0] < 1e-4",
+    },
+    {
+        "key": "he-factor",
+        "question_ko": "He 초기화의 표준편차 공식은?",
+        "question_en": "What is the standard deviation of He (Kaiming) normal initialisation?",
+        "answer_ko": (
+            "sqrt(2 / fan_in). ReLU가 입력의 절반을 0으로 만드는 만큼 분산을 2배로 보정한다."
+        ),
+        "answer_en": "sqrt(2 / fan_in): twice the variance, since ReLU zeroes half its inputs.",
+    },
+]
 
 import math
 import os

@@ -33,6 +33,41 @@ LESSON = {
     "tags": ["initialization", "xavier", "he", "kaiming", "formulas", "nn.init"],
     "draws": False,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "xavier-normal",
+        "question_ko": "PyTorch의 Xavier 정규 초기화 표준편차는? (n = fan_in, m = fan_out)",
+        "question_en": (
+            "What standard deviation does PyTorch's Xavier normal use? (n = fan_in, m = fan_out)"
+        ),
+        "choices_ko": [
+            "2 / sqrt(n + m)",
+            "sqrt(2 / (n + m))",
+            "sqrt(2 / n)",
+        ],
+        "choices_en": [
+            "2 / sqrt(n + m)",
+            "sqrt(2 / (n + m))",
+            "sqrt(2 / n)",
+        ],
+        "correct": 2,
+        "answer_ko": "sqrt(2 / (n + m)). 2 / sqrt(n + m)는 언제나 sqrt(2)배 크다.",
+        "answer_en": "sqrt(2 / (n + m)); 2 / sqrt(n + m) is always sqrt(2) times too large.",
+        "proof": 'assert close(measured, right), "PyTorch uses sqrt(2 / (n + m))"',
+    },
+    {
+        "key": "uniform-std",
+        "question_ko": "균등분포 U(-a, a)의 표준편차는?",
+        "question_en": "What is the standard deviation of the uniform distribution U(-a, a)?",
+        "answer_ko": "a / sqrt(3). 그래서 균등과 정규 변형의 분산이 같아지도록 a를 정한다.",
+        "answer_en": (
+            "a / sqrt(3); that is how a is chosen so the uniform and normal variants "
+            "have the same variance."
+        ),
+    },
+]
 
 import math
 

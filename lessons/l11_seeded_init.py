@@ -31,6 +31,46 @@ LESSON = {
     "tags": ["initialization", "seed", "reproducibility", "generator"],
     "draws": False,
 }
+# Review cards for /quiz (lessons/cards.py): a multiple-choice card cites the assert that
+# proves its answer (`proof`, a part of an assert statement below).
+CARDS = [
+    {
+        "key": "generator",
+        "question_ko": "전역 생성기에서 수를 하나 더 뽑으면, 자기 torch.Generator로 만든 가중치는?",
+        "question_en": (
+            "If other code draws one extra number from the global generator, what "
+            "happens to weights drawn with their own torch.Generator?"
+        ),
+        "choices_ko": [
+            "달라진다",
+            "그대로다",
+            "오류가 난다",
+        ],
+        "choices_en": [
+            "They change",
+            "They stay the same",
+            "An error is raised",
+        ],
+        "correct": 2,
+        "answer_ko": "자기 생성기는 전역 생성기와 따로 움직이므로 영향을 받지 않는다.",
+        "answer_en": (
+            "A private generator has its own state, so the extra global draw does not affect it."
+        ),
+        "proof": "assert torch.equal(*shielded)",
+    },
+    {
+        "key": "same-seed",
+        "question_ko": "같은 시드, 같은 코드, 같은 장치로 두 번 학습하면 손실 곡선은?",
+        "question_en": (
+            "Two training runs with the same seed, code and device: what about their loss curves?"
+        ),
+        "answer_ko": "같은 곡선을 그린다. 다른 시드는 다른 곳에서 끝나므로 여러 시드로 비교한다.",
+        "answer_en": (
+            "They trace the same curve; a different seed ends elsewhere, so compare "
+            "over several seeds."
+        ),
+    },
+]
 
 import torch
 from torch import nn

@@ -78,7 +78,7 @@ def config_for(args: argparse.Namespace, settings: Any, jobs: int) -> SandboxCon
 def sandbox_run(args: argparse.Namespace, settings: Any) -> int:
     config = config_for(args, settings, len(args.paths))
     jobs = [(path, JobSpec(kind="member", name=path.name)) for path in args.paths]
-    return run_and_print(config, jobs, args, sys.stdout)
+    return run_and_print(config, jobs, args, sys.stdout, settings=settings)
 
 
 def sandbox_check(args: argparse.Namespace, settings: Any) -> int:
@@ -108,6 +108,8 @@ def run_and_print(
     jobs: list[tuple[Path, JobSpec]],
     args: argparse.Namespace,
     out: TextIO,
+    *,
+    settings: Any = None,
 ) -> int:
     """Run the files one after another and print each result as it comes (``args.json``:
     the contract's JSON lines; ``args.files``: save returned files there). 0 when every
@@ -128,7 +130,12 @@ def run_and_print(
             _print_human(path, result, saved, out)
         out.flush()
 
-    run_sync(config, jobs, on_result=show)
+    if getattr(settings, "sandbox_backend", "local") == "celery":  # on the remote runners
+        from sandbox.remote.client import run_sync_remote
+
+        run_sync_remote(config, settings, jobs, on_result=show)
+    else:
+        run_sync(config, jobs, on_result=show)
     return 1 if failed else 0
 
 

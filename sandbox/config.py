@@ -44,6 +44,7 @@ class SandboxConfig:
     site_packages: str | None = None  # packages inside the sandbox (default: torch's)
     bwrap: str = "bwrap"
     preload_torch: bool = True  # warm sandboxes import torch and run a tiny step
+    fork_server: bool = True  # CPU lanes: one warm zygote forks each job (see forkserver)
 
     def __post_init__(self) -> None:
         for name in ("timeout_s", "cpu_s"):

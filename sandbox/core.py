@@ -27,6 +27,7 @@ from typing import Any
 from sandbox.admission import FairQueue, Ticket, TokenBucket
 from sandbox.cgroups import CgroupError, CgroupHost, JobCgroup
 from sandbox.config import SandboxConfig
+from sandbox.forkserver import ForkJob, ForkPool, ForkServer, without_preload
 from sandbox.host import (
     HostPlan,
     HostUnfit,
@@ -120,7 +121,8 @@ class Sandbox:
         # why lessons cannot run when they are allowed without the sandbox but cannot be
         self.lessons_reason: str | None = None
         self.gpus: tuple[int, ...] = ()
-        self.pools: dict[str, WarmPool] = {}
+        self.pools: dict[str, WarmPool | ForkPool] = {}
+        self.fork_problem: str | None = None  # why the fork server is off (when asked for)
         self.queue: FairQueue | None = None
         self._cleanups: set[asyncio.Task[None]] = set()
 
@@ -149,10 +151,24 @@ class Sandbox:
             self.gpus = find_gpus()
         for index in self.gpus:
             lanes[f"cuda:{index}"] = 1
+        fork = plan is not None and plan.mode == "bwrap" and config.fork_server
+        if fork:
+            assert plan is not None
+            reason = await self._fork_self_test(plan)
+            if reason is not None:
+                log.warning(
+                    "sandbox: the fork server is off, single-use sandboxes serve: %s", reason
+                )
+                self.fork_problem = reason
+                fork = False
         if plan is not None:
             for lane in lanes:
-                size = config.pool_size if lane == "cpu" else min(config.pool_size, 1)
-                pool = WarmPool(self._slot_factory(plan, lane), size, lane)
+                pool: WarmPool | ForkPool
+                if lane == "cpu" and fork:
+                    pool = ForkPool(plan, lane)
+                else:
+                    size = config.pool_size if lane == "cpu" else min(config.pool_size, 1)
+                    pool = WarmPool(self._slot_factory(plan, lane), size, lane)
                 self.pools[lane] = pool
                 pool.fill()
         bucket = TokenBucket(config.rate_per_minute, config.rate_burst, self.clock)
@@ -172,6 +188,26 @@ class Sandbox:
         if result.status != "ok" or "self-test True" not in result.stdout:
             detail = (result.stderr or result.stdout or result.status).strip()[-300:]
             return f"the sandbox failed its self-test ({result.status}): {detail}"
+        return None
+
+    async def _fork_self_test(self, plan: HostPlan) -> str | None:
+        """Whether a fork server works here (nested namespaces, the cgroup move): a quick
+        one (no torch) runs the self-test job."""
+        server = ForkServer(without_preload(plan))
+        try:
+            await server.start()
+            job = ForkJob(server)
+            try:
+                result = await job.run(SELF_TEST, JobSpec(kind="lesson", name="self_test.py"))
+            finally:
+                await job.close()
+        except (SlotStartError, HostUnfit, CgroupError, OSError) as exc:
+            return f"the fork server failed to start: {exc}"
+        finally:
+            await server.close()
+        if result.status != "ok" or "self-test True" not in result.stdout:
+            detail = (result.stderr or result.stdout or result.status).strip()[-300:]
+            return f"the fork server failed its self-test ({result.status}): {detail}"
         return None
 
     @staticmethod

@@ -17,7 +17,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from sandbox.result import OutputFile
+from sandbox.result import DroppedFile, OutputFile
 
 __all__ = ["PNG_MAGIC", "TEXT_MAX", "TEXT_SUFFIXES", "check", "png_size", "safe_name"]
 
@@ -62,11 +62,19 @@ def check(
     png_max: int,
     pixels_max: int = 25_000_000,
     side_max: int = 10_000,
+    dropped: list[DroppedFile] | None = None,
 ) -> tuple[list[OutputFile], list[str]]:
-    """The files to hand to the front end, and notes on what was dropped and why."""
+    """The files to hand to the front end, and notes on what was dropped and why (in
+    English; ``dropped``, when given, also receives each refusal as a message key's
+    suffix and parameters, for front ends to say in the member's language)."""
     accepted: list[OutputFile] = []
     notes: list[str] = []
     seen: set[str] = set()
+    drops: list[DroppedFile] = [] if dropped is None else dropped
+
+    def drop(name: str, reason: str, **params: int) -> None:
+        drops.append(DroppedFile(name, reason, dict(params)))
+
     for item in reported:
         name = safe_name(item.get("file"))
         if name is None:
@@ -74,24 +82,32 @@ def check(
             continue
         if len(accepted) >= files_max:
             notes.append(f"dropped {name}: at most {files_max} files are returned")
+            drop(name, "count", files_max=files_max)
             continue
-        data_text = item.get("data")
-        if not isinstance(data_text, str):
+        raw = item.get("data")  # bytes (decoded by the status channel) or base64 text
+        if raw is None:
             notes.append(f"dropped {name}: too large")
+            drop(name, "too_large", limit_kb=png_max // 1024)
             continue
-        try:
-            data = base64.b64decode(data_text.encode("ascii"), validate=True)
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            notes.append(f"dropped {name}: unreadable")
-            continue
+        if isinstance(raw, bytes):
+            data = raw
+        else:
+            try:
+                data = base64.b64decode(str(raw).encode("ascii"), validate=True)
+            except (binascii.Error, UnicodeEncodeError, ValueError):
+                notes.append(f"dropped {name}: unreadable")
+                drop(name, "unreadable")
+                continue
         lower = name.lower()
         kind: Literal["png", "text"]
         if lower.endswith(".png"):
             if len(data) > png_max:
                 notes.append(f"dropped {name}: larger than {png_max // 1024} KiB")
+                drop(name, "too_large", limit_kb=png_max // 1024)
                 continue
             if not data.startswith(PNG_MAGIC):
                 notes.append(f"dropped {name}: not a PNG image")
+                drop(name, "not_png")
                 continue
             size = png_size(data)
             if size is not None and (size[0] * size[1] > pixels_max or max(size) > side_max):
@@ -99,20 +115,31 @@ def check(
                     f"dropped {name}: {size[0]}x{size[1]} pixels, images are returned up to "
                     f"{pixels_max:,} pixels and {side_max:,} on a side"
                 )
+                drop(
+                    name,
+                    "image_too_large",
+                    width=size[0],
+                    height=size[1],
+                    pixels_max=pixels_max,
+                    side_max=side_max,
+                )
                 continue
             kind = "png"
         elif lower.endswith(TEXT_SUFFIXES):
             if len(data) > TEXT_MAX:
                 notes.append(f"dropped {name}: text files are returned up to 64 KiB")
+                drop(name, "too_large", limit_kb=TEXT_MAX // 1024)
                 continue
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
                 notes.append(f"dropped {name}: not UTF-8 text")
+                drop(name, "not_utf8")
                 continue
             kind = "text"
         else:
             notes.append(f"dropped {name}: only PNG images and text files are returned")
+            drop(name, "kind")
             continue
         if name in seen:
             notes.append(f"dropped a second file named {name}")

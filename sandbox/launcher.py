@@ -1,6 +1,7 @@
 """The program each sandbox starts: warm up, wait for exactly one job, run it, report, exit.
 
-It runs under the sandbox's interpreter (``python -S -c <this file's text> <json>``), so it
+It runs under the sandbox's interpreter (``python -S -c <this file's text>``; its settings
+come as one JSON line on standard input, see ``read_config``), so it
 uses the standard library only (and torch, matplotlib when it preloads them). It is
 trusted only until the job starts: the job runs in this very process, so everything the
 launcher reports afterwards (exit code, output files) is treated by the host as the job's
@@ -28,6 +29,7 @@ import sys
 
 TYPE_CHECKING = False  # typing's own flag, without importing typing in the sandbox
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import FrameType, ModuleType
     from typing import Any, BinaryIO
 
@@ -152,7 +154,7 @@ FATAL_BY_DEFAULT = (
 )
 
 
-def act_as_default(status: BinaryIO) -> None:
+def act_as_default(report: Callable[[int], None]) -> None:
     """The launcher is the pid namespace's init, and the kernel drops signals an init does
     not handle; so handle them as if by default: report the signal and end."""
     import signal
@@ -165,7 +167,7 @@ def act_as_default(status: BinaryIO) -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        send(status, {"signal": signum})
+        report(signum)
         os._exit(128 + signum)
 
     if os.getpid() != 1:
@@ -316,8 +318,371 @@ def send(stream: BinaryIO, message: Message) -> None:
         stream.write(json.dumps(message).encode() + b"\n")
 
 
+def read_config() -> Message:
+    """The launcher's settings: one JSON line on standard input (a pipe from the host,
+    inherited through the gate and bubblewrap), which is then closed and replaced by
+    /dev/null. Nothing of the channels' layout is on the command line."""
+    data = b""
+    while not data.endswith(b"\n") and len(data) < 65536:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            break
+        data += chunk
+    quiet = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(quiet, 0)
+    os.close(quiet)
+    config: Message = json.loads(data)
+    return config
+
+
+def run_prepared(config: Message, header: Message, path: str, report: Callable[[int], None]) -> int:
+    """Run the job's file as ``__main__`` the way python would, in this process, after the
+    per-job settings: working folder, threads, seed, signal handling, limits."""
+    os.chdir(config["out_dir"])
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(config["threads"])
+    reseed(header["seed"])
+    act_as_default(report)
+    sys.argv = [path, *header["argv"]]
+    sys.path[0:0] = [config["code_dir"]]
+    apply_limits(header)
+    exit_code = run_job(path)
+    return shut_down(exit_code)
+
+
+def use_job_streams() -> None:
+    assert isinstance(sys.stdout, io.TextIOWrapper) and isinstance(sys.stderr, io.TextIOWrapper)
+    sys.stdout.reconfigure(line_buffering=True, errors="backslashreplace")
+    sys.stderr.reconfigure(line_buffering=True)
+
+
+# --- the fork server (zygote) ---------------------------------------------------------
+#
+# One warm process per CPU lane set forks one child per job. The child (the job's
+# supervisor, trusted) moves itself into the job's cgroup with descriptors the host
+# opened, unshares mount, pid, network, IPC, UTS and cgroup namespaces, mounts private
+# size- and inode-capped tmpfs folders, and forks the job, which is pid 1 of its new pid
+# namespace: it mounts its own /proc, enters a fresh user namespace, drops every
+# capability, sets no_new_privs, lowers its limits and loads the seccomp filter before the
+# job's code runs. The supervisor waits for it and reports: the job never holds the status
+# pipe. Constants from <sched.h>, <sys/mount.h>, <linux/prctl.h>, <linux/capability.h>.
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 24, 38, 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+UID_INSIDE = 65534
+
+
+class Kernel:
+    """The few system calls the fork server needs that ``os`` lacks (through ctypes)."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        self.ctypes = ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        text = ctypes.c_char_p
+        self.libc.mount.argtypes = [text, text, text, ctypes.c_ulong, ctypes.c_void_p]
+        self.libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+
+    def check(self, result: int, what: str) -> None:
+        if result != 0:
+            err = self.ctypes.get_errno()
+            raise OSError(err, f"{what}: {os.strerror(err)}")
+
+    def unshare(self, flags: int) -> None:
+        self.check(self.libc.unshare(flags), "unshare")
+
+    def mount(self, source: str, target: str, kind: str | None, flags: int, data: str) -> None:
+        result = self.libc.mount(
+            source.encode(),
+            target.encode(),
+            kind.encode() if kind else None,
+            flags,
+            data.encode() if data else None,
+        )
+        self.check(result, f"mount {target}")
+
+    def prctl(self, option: int, *args: int) -> int:
+        values = [*args, 0, 0, 0, 0][:4]
+        return int(self.libc.prctl(option, *values))
+
+    def drop_capabilities(self) -> None:
+        ctypes = self.ctypes
+        self.check(self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL), "clear ambient")
+        for cap in range(64):
+            if self.prctl(PR_CAPBSET_DROP, cap) != 0 and ctypes.get_errno() == 22:
+                break  # EINVAL: past the last capability this kernel knows
+        header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+        data = (ctypes.c_uint32 * 6)()
+        self.check(self.libc.capset(header, data), "capset")
+
+    def load_seccomp(self, program: bytes) -> None:
+        import ctypes
+
+        class Program(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+        prog = Program(len(program) // 8, program)
+        self.check(self.prctl(PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
+        result = self.libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)
+        self.check(result, "seccomp")
+
+
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
+MNT_DETACH = 2
+
+
+def hide_host_paths(kernel: Kernel, packages: str, empty: str, site: str) -> None:
+    """Rebuild the zygote's root in a mount namespace of its own so that no mount shows
+    a host path: the packages, bound by bubblewrap at ``packages`` (whose mount table
+    entry names the host folder), are shown at ``site`` through a read-only overlay, and
+    a ``pivot_root`` leaves the original bind behind. Jobs inherit this table."""
+    import platform
+
+    kernel.unshare(CLONE_NEWNS)
+    kernel.mount("none", "/", None, MS_REC | MS_PRIVATE, "")
+    kernel.mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    for name in os.listdir("/"):
+        source, target = "/" + name, "/newroot/" + name
+        if source in ("/newroot", packages):
+            continue
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), target)
+        elif os.path.isdir(source):
+            os.mkdir(target)
+            kernel.mount(source, target, None, MS_BIND | MS_REC, "")
+        else:
+            open(target, "w").close()
+            kernel.mount(source, target, None, MS_BIND, "")
+    kernel.mount(
+        "overlay",
+        "/newroot" + site,
+        "overlay",
+        MS_RDONLY | MS_NOSUID | MS_NODEV,
+        f"lowerdir={packages}:{empty}",
+    )
+    os.mkdir("/newroot/.old")
+    os.chdir("/newroot")
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise OSError(f"pivot_root: unknown on {platform.machine()}")
+    kernel.check(kernel.libc.syscall(number, b".", b".old"), "pivot_root")
+    os.chdir("/")
+    kernel.check(kernel.libc.umount2(b"/.old", MNT_DETACH), "umount the old root")
+    os.rmdir("/.old")
+    kernel.mount("none", "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, "")
+
+
+def serve(config: Message, hello: BinaryIO) -> None:
+    """The zygote's loop: one request (descriptors only) per job on the control socket,
+    one forked supervisor per request; end when the host closes the socket."""
+    import array
+    import gc
+    import signal
+    import socket
+
+    kernel = Kernel()
+    with os.fdopen(config["seccomp_fd"], "rb") as handle:
+        program = handle.read()
+    control = socket.socket(fileno=config["control_fd"])
+
+    def reap(signum: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+
+    signal.signal(signal.SIGCHLD, reap)
+    send(hello, {"ready": True, "pid": os.getpid(), "zygote": True})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    gc.collect()
+    gc.freeze()  # the warm objects stay out of the children's collections (fewer copied pages)
+    fd_size = array.array("i").itemsize
+    while True:
+        try:
+            message, ancillary, _, _ = control.recvmsg(4096, socket.CMSG_SPACE(16 * fd_size))
+        except OSError:
+            os._exit(0)
+        if not message:
+            os._exit(0)  # the host is gone
+        fds = array.array("i")
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[: len(data) - len(data) % fd_size])
+        if len(fds) < 4:
+            for fd in fds:
+                os.close(fd)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            code = 113
+            try:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                control.close()
+                hello.close()
+                gc.unfreeze()
+                code = supervise(config, kernel, program, list(fds))
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+
+
+def supervise(config: Message, kernel: Kernel, program: bytes, fds: list[int]) -> int:
+    """The job's supervisor (trusted: no job code runs in this process)."""
+    job_r, status_w, out_w, err_w, *cgroup_fds = fds
+    keep = {0, 1, 2, *fds}
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in keep:
+            with contextlib.suppress(OSError):
+                os.close(int(name))
+    status = os.fdopen(status_w, "wb", buffering=0)
+    quiet = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(quiet, 0)  # this root's /dev/null (the zygote's points into the old root)
+    os.close(quiet)
+    for fd in cgroup_fds:  # cgroup.procs of the job's own groups, opened by the host
+        os.write(fd, b"0")  # "0": the writing process itself
+        os.close(fd)
+    kernel.unshare(
+        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
+    )
+    kernel.mount("none", "/", None, MS_REC | MS_PRIVATE, "")
+    private = MS_NOSUID | MS_NODEV
+    for target, size, mode in (
+        ("/tmp", config["tmp_bytes"], "1777"),
+        ("/dev/shm", config["tmp_bytes"], "1777"),
+        ("/out", config["out_bytes"], "0755"),
+        ("/code", config["code_bytes"], "0755"),
+    ):
+        inodes = max(64, min(size // 4096, 65536))
+        kernel.mount(
+            "tmpfs", target, "tmpfs", private, f"size={size},nr_inodes={inodes},mode={mode}"
+        )
+    header, code = read_job(job_r, config["code_max"] + 65536)
+    os.close(job_r)
+    path = os.path.join(config["code_dir"], header["name"])
+    with open(path, "wb") as handle:
+        handle.write(code)
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    os.close(out_w)
+    os.close(err_w)
+    note_r, note_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(note_r)
+        status.close()
+        code_ = 114
+        try:
+            code_ = start_job(config, kernel, program, header, path, note_w)
+        finally:
+            os._exit(code_)
+    os.close(note_w)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)  # only the job holds its output pipes: they end when it ends
+    os.dup2(quiet, 2)
+    os.close(quiet)
+    note = watch(pid, note_r)
+    _, wait_status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(wait_status):
+        send(status, {"signal": os.WTERMSIG(wait_status)})
+        send(status, {"end": True})
+        return 0
+    exit_code = os.WEXITSTATUS(wait_status)
+    kind, _, number = note.partition(b" ")
+    if kind == b"signal" and number.isdigit() and int(number) + 128 == exit_code:
+        send(status, {"signal": int(number)})
+        send(status, {"end": True})
+        return 0
+    send(status, {"exit": exit_code})
+    if kind == b"exit" and number.isdigit() and int(number) == exit_code:
+        for item in collect_files(config["out_dir"], header["files_max"], header["file_max"]):
+            send(status, item)
+    send(status, {"end": True})
+    return 0
+
+
+def watch(pid: int, note_r: int) -> bytes:
+    """Wait until the job's pid 1 ends, reading its note pipe all along (the job holds
+    the write end too and may fill it: only the last line is kept, the job's own note of
+    how it ended, written last)."""
+    import select
+
+    pidfd = os.pidfd_open(pid)
+    os.set_blocking(note_r, False)
+    tail = b""
+    watched = [note_r, pidfd]
+    ended = False
+    while not ended:
+        ready, _, _ = select.select(watched, [], [])
+        ended = pidfd in ready
+        while note_r in watched:
+            try:
+                chunk = os.read(note_r, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                watched.remove(note_r)
+                break
+            tail = (tail + chunk)[-64:]
+    os.close(pidfd)
+    os.close(note_r)
+    return tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+
+
+def start_job(
+    config: Message, kernel: Kernel, program: bytes, header: Message, path: str, note_w: int
+) -> int:
+    """pid 1 of the job's pid namespace: its own /proc, a fresh user namespace, no
+    capabilities, no_new_privs, the job's limits and the seccomp filter; then the job."""
+    import random
+    import resource
+
+    kernel.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "")
+    with open("/proc/self/oom_score_adj", "w") as handle:
+        handle.write("1000")  # the OOM killer takes the job, never its supervisor
+    kernel.unshare(CLONE_NEWUSER)
+    for name, text in (
+        ("setgroups", "deny"),
+        ("uid_map", f"{UID_INSIDE} {UID_INSIDE} 1"),
+        ("gid_map", f"{UID_INSIDE} {UID_INSIDE} 1"),
+    ):
+        with open(f"/proc/self/{name}", "w") as handle:
+            handle.write(text)
+    kernel.drop_capabilities()
+    pids = config["pids"]
+    resource.setrlimit(resource.RLIMIT_NPROC, (pids, pids))
+    kernel.load_seccomp(program)
+    random.seed()
+    use_job_streams()
+
+    def report(signum: int) -> None:
+        with contextlib.suppress(OSError):
+            os.write(note_w, f"signal {signum}\n".encode())
+
+    exit_code = run_prepared(config, header, path, report)
+    with contextlib.suppress(OSError):
+        os.write(note_w, f"exit {exit_code}\n".encode())
+    return exit_code
+
+
 def main() -> None:
-    config = json.loads(sys.argv[1])
+    config = read_config()
+    if config.get("zygote"):
+        zygote_main(config)
+        return
     job_fd, status_fd = config["job_fd"], config["status_fd"]
     os.set_inheritable(job_fd, False)
     os.set_inheritable(status_fd, False)
@@ -341,30 +706,30 @@ def main() -> None:
     os.dup2(real_err, 2)
     for fd in (real_out, real_err, quiet):
         os.close(fd)
-    assert isinstance(sys.stdout, io.TextIOWrapper) and isinstance(sys.stderr, io.TextIOWrapper)
-    sys.stdout.reconfigure(line_buffering=True, errors="backslashreplace")
-    sys.stderr.reconfigure(line_buffering=True)
+    use_job_streams()
 
     path = os.path.join(config["code_dir"], header["name"])
     with open(path, "wb") as handle:
         handle.write(code)
-    os.chdir(config["out_dir"])
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(config["threads"])
-    reseed(header["seed"])
-    act_as_default(status)
-    sys.argv = [path, *header["argv"]]
-    sys.path[0:0] = [config["code_dir"]]
-    apply_limits(header)
-
-    exit_code = run_job(path)
-    exit_code = shut_down(exit_code)
+    exit_code = run_prepared(config, header, path, lambda signum: send(status, {"signal": signum}))
     send(status, {"exit": exit_code})
     for item in collect_files(config["out_dir"], header["files_max"], header["file_max"]):
         send(status, item)
     send(status, {"end": True})
     os._exit(exit_code)
+
+
+def zygote_main(config: Message) -> None:
+    """The fork server: warm up like a single-use sandbox, then serve jobs by forking."""
+    status_fd = config["status_fd"]
+    os.set_inheritable(status_fd, False)
+    hide_host_paths(Kernel(), config["packages"], config["empty"], config["site"])
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.close(quiet)
+    warm_up(config)
+    serve(config, os.fdopen(status_fd, "wb", buffering=0))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 - ``memfd``: data handed to bubblewrap through a descriptor (its options, the seccomp
   filter);
 - ``Capture``: the job's stdout or stderr, capped; an overflow is flagged at once;
-- ``StatusReader``: the launcher's JSON lines after the job (hostile input, bounded);
-- ``read_pipe``, ``capture_pipe``, ``write_once``: connect descriptors to the event loop;
+- ``StatusChannel``: the launcher's status lines (hostile after the job starts: bounded,
+  shape-checked on the loop, file records parsed off it by ``parse_file_records``);
+- ``status_pipe``, ``capture_pipe``, ``write_once``: connect descriptors to the event loop;
 - ``Child``: the gate/bubblewrap process, watched through a pidfd; ``pin_child``: a pidfd
   for the sandbox's pid 1 (the launcher);
 - ``settle``: wait for a task, at most ``DRAIN_TIMEOUT_S``.
@@ -13,9 +14,11 @@
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 from typing import Any, TypeVar
@@ -24,12 +27,13 @@ __all__ = [
     "DRAIN_TIMEOUT_S",
     "Capture",
     "Child",
-    "StatusReader",
+    "StatusChannel",
     "capture_pipe",
     "memfd",
+    "parse_file_records",
     "pin_child",
-    "read_pipe",
     "settle",
+    "status_pipe",
     "write_once",
 ]
 
@@ -83,70 +87,196 @@ class Capture(asyncio.Protocol):
         self.kept.clear()
         self.truncated = False
 
-    def drain_now(self) -> None:
-        """Read what the pipe holds right now. After the launcher's "end" message all of
-        the job's output is in the pipe already: its writes returned before "end" was sent."""
+    def drain_now(self) -> int:
+        """Read what the pipe holds now, at most what still fits under the cap plus one
+        byte (enough to tell that it overflowed); the bytes read. After the launcher's
+        "end" the job's output is in the pipe already (its writes returned before "end"),
+        and the sandbox is killed before this runs, so nothing keeps the pipe full; the
+        bound holds even if something did."""
         if self.transport is None or self.transport.is_closing():
-            return
+            return 0
         pipe = self.transport.get_extra_info("pipe")
         if pipe is None:
-            return
-        while True:
+            return 0
+        budget = max(self.cap - len(self.kept), 0) + 1
+        taken = 0
+        while taken < budget:
             try:
-                data = os.read(pipe.fileno(), 65536)
+                data = os.read(pipe.fileno(), min(65536, budget - taken))
             except (BlockingIOError, InterruptedError, OSError):
-                return
+                break
             if not data:
-                return
+                break
+            taken += len(data)
             self.data_received(data)
+        return taken
 
     def text(self) -> str:
         return bytes(self.kept).decode("utf-8", "replace")
 
 
-class StatusReader:
-    """The launcher's JSON lines after the job. Hostile input (the job runs in the
-    launcher's process): bounded, malformed lines skipped, anything past ``limit`` bytes
-    dropped. ``ended`` is set by ``{"end": true}`` after an ``{"exit": N}``.
+class StatusChannel(asyncio.Protocol):
+    """The launcher's status lines: ``{"ready": ...}`` once warm (trusted: no job has run
+    yet), then after the job ``{"exit": N}`` (or ``{"signal": N}``), one ``{"file": ...}``
+    per output file and ``{"end": true}``.
 
-    Nothing the job writes may become the sandbox's failure: a line that is not a JSON
-    object, or that the parser cannot handle (``RecursionError`` on deep nesting, ...), is
-    skipped, and ``run`` never raises because of the pipe's contents."""
+    Everything after the job starts is hostile (the job runs in the launcher's process and
+    can write to this pipe), so consuming it stays cheap whatever arrives: lines are cut at
+    ``line_max`` (the rest of an over-long line is skipped without being kept), the job's
+    lines are counted and their bytes budgeted (past either budget the rest is dropped
+    unread), and on the event loop a line is only compared with a few fixed shapes, never
+    parsed. Only lines shaped like a file record are kept (raw, within the budget); they
+    are parsed later, off the loop, by ``parse_file_records``, which never recurses."""
 
-    def __init__(self, reader: asyncio.StreamReader, limit: int) -> None:
-        self.reader = reader
-        self.limit = limit
-        self.messages: list[dict[str, Any]] = []
+    HELLO_MAX = 4096
+
+    def __init__(self, line_max: int) -> None:
+        self.line_max = line_max
+        self.total_max = 0
+        self.lines_max = 0
+        self._partial = bytearray()
+        self._skipping = False
+        self._phase = "warm"  # "warm" -> "job" -> "done" (everything after is dropped)
+        self.hello = b""
+        self.hello_seen = asyncio.Event()
+        self.records: list[bytes] = []
+        self.used = 0
+        self.lines = 0
+        self.dropped = 0  # bytes dropped unread after a budget ran out or the end
         self.exit_code: int | None = None
         self.signal: int | None = None
         self.ended = asyncio.Event()
+        self.closed = asyncio.Event()
+        self.transport: asyncio.BaseTransport | None = None
 
-    async def run(self) -> None:
-        used = 0
-        while True:
-            try:
-                line = await self.reader.readline()
-            except ValueError:  # longer than the reader's limit: readline dropped it
-                continue
-            if not line:
+    def start_job(self, total_max: int, lines_max: int) -> None:
+        self.total_max = total_max
+        self.lines_max = lines_max
+        self._partial.clear()
+        self._skipping = False
+        self._phase = "job"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def eof_received(self) -> bool:
+        self._closed()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed()
+
+    def _closed(self) -> None:
+        self.closed.set()
+        self.hello_seen.set()  # a sandbox that died while starting: nothing will come
+
+    def data_received(self, data: bytes) -> None:
+        size, pos = len(data), 0
+        while pos < size:
+            if self._phase == "done":
+                self.dropped += size - pos
                 return
-            used += len(line)
-            if used > self.limit or not line.startswith(b'{"'):
-                continue  # over the budget, or not the shape of a launcher's message
-            try:
-                message = json.loads(line)
-            except Exception:  # ValueError, RecursionError...: the job's garbage
+            newline = data.find(b"\n", pos)
+            stop = size if newline < 0 else newline
+            if self._skipping:
+                if newline < 0:
+                    return
+                self._skipping = False
+                pos = newline + 1
                 continue
-            if not isinstance(message, dict):
+            room = (self.HELLO_MAX if self._phase == "warm" else self.line_max) - len(self._partial)
+            if stop - pos > room:  # too long: forget it, skip to its end
+                self._partial.clear()
+                self._count(stop - pos)
+                if newline < 0:
+                    self._skipping = True
+                    return
+                pos = newline + 1
                 continue
-            if message.get("end") is True and self.exit_code is not None:
+            if newline < 0:
+                self._partial += data[pos:]
+                return
+            line = bytes(self._partial) + data[pos:newline] if self._partial else data[pos:newline]
+            self._partial.clear()
+            pos = newline + 1
+            self._line(line)
+
+    def _count(self, size: int) -> bool:
+        """Charge one line against the job's budgets; False once they ran out."""
+        if self._phase != "job":
+            return self._phase == "warm"
+        self.lines += 1
+        self.used += size
+        if self.lines > self.lines_max or self.used > self.total_max:
+            self._phase = "done"
+            return False
+        return True
+
+    def _line(self, line: bytes) -> None:
+        if self._phase == "warm":
+            if not self.hello_seen.is_set():
+                self.hello = line
+                self.hello_seen.set()
+            return
+        if not self._count(len(line)):
+            return
+        if line == b'{"end": true}':
+            if self.exit_code is not None or self.signal is not None:
                 self.ended.set()
-            elif type(message.get("exit")) is int and self.exit_code is None:
-                self.exit_code = message["exit"]
-            elif type(message.get("signal")) is int and self.signal is None:
-                self.signal = message["signal"]
-            elif "file" in message:
-                self.messages.append(message)
+                self._phase = "done"
+        elif len(line) <= 32 and (match := _SMALL.fullmatch(line)) is not None:
+            key, value = match.group(1), int(match.group(2))
+            if key == b"exit" and self.exit_code is None:
+                self.exit_code = value
+            elif key == b"signal" and self.signal is None:
+                self.signal = value
+        elif line.startswith(b'{"file": "'):
+            self.records.append(line)
+
+
+_SMALL = re.compile(rb'\{"(exit|signal)": ([0-9]{1,3})\}')
+_FILE_NAME = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\.){1,400}"')
+_FILE_TAIL = re.compile(rb', "size": ([0-9]{1,12}), "data": (null|")')
+DECODE_CHUNK = 256 * 1024  # base64 characters decoded at a time (a multiple of 4)
+
+
+def parse_file_records(records: list[bytes]) -> list[dict[str, Any]]:
+    """The file records a ``StatusChannel`` kept, as the launcher wrote them
+    (``{"file": NAME, "size": N, "data": BASE64 | null}``), checked by their shape;
+    anything else is skipped. Runs in a worker thread: the name is a flat JSON string
+    (it cannot nest), and the data is decoded in chunks, so the event loop's thread gets
+    the interpreter between chunks. ``data`` comes back decoded (bytes), None when the
+    launcher found the file too large, or the record is dropped when it does not decode."""
+    found: list[dict[str, Any]] = []
+    prefix = len(b'{"file": ')
+    for line in records:
+        name_match = _FILE_NAME.match(line, prefix)
+        if name_match is None:
+            continue
+        tail = _FILE_TAIL.match(line, name_match.end())
+        if tail is None:
+            continue
+        try:
+            name = json.loads(name_match.group(0))
+        except ValueError:
+            continue
+        item: dict[str, Any] = {"file": name, "size": int(tail.group(1)), "data": None}
+        if tail.group(2) == b"null":
+            if line[tail.end() :] != b"}":
+                continue
+        else:
+            body = memoryview(line)[tail.end() : len(line) - 2]
+            if line[-2:] != b'"}' or len(body) % 4:
+                continue
+            try:
+                item["data"] = b"".join(
+                    binascii.a2b_base64(body[at : at + DECODE_CHUNK], strict_mode=True)
+                    for at in range(0, len(body), DECODE_CHUNK)
+                )
+            except binascii.Error:
+                item["data"] = "unreadable"
+        found.append(item)
+    return found
 
 
 async def capture_pipe(
@@ -159,15 +289,13 @@ async def capture_pipe(
     return capture, transport
 
 
-async def read_pipe(
-    loop: asyncio.AbstractEventLoop, fd: int, limit: int
-) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
-    """A stream reader on ``fd`` whose lines may be ``limit`` bytes long."""
-    reader = asyncio.StreamReader(limit=limit)
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
-    )
-    return reader, transport
+async def status_pipe(
+    loop: asyncio.AbstractEventLoop, fd: int, line_max: int
+) -> tuple[StatusChannel, asyncio.BaseTransport]:
+    """Read the launcher's status pipe ``fd`` into a ``StatusChannel``."""
+    channel = StatusChannel(line_max)
+    transport, _ = await loop.connect_read_pipe(lambda: channel, os.fdopen(fd, "rb", buffering=0))
+    return channel, transport
 
 
 async def write_once(

@@ -39,13 +39,19 @@ __all__ = [
     "job_env",
     "job_header",
     "launcher_command",
+    "launcher_input",
+    "tmpfs_sizes",
 ]
 
 LAUNCHER_SOURCE = (Path(__file__).parent / "launcher.py").read_text()
 # waits until the host says "go"; bubblewrap's own environment must be empty (a job can read
-# its pid 1's environment), and dash exports PWD unless told not to
-GATE = 'read -r _ || exit 111; unset PWD OLDPWD; exec "$@" </dev/null'
+# its pid 1's environment), and dash exports PWD unless told not to. The shell reads its
+# standard input a byte at a time, so the launcher's settings (the line after "go") stay
+# in the pipe for the launcher.
+GATE = 'read -r _ || exit 111; unset PWD OLDPWD; exec "$@"'
 UID_INSIDE = 65534
+PACKAGES_SOURCE = "/.packages"  # the zygote's packages bind, before its overlay hides it
+EMPTY_LAYER = "/opt/.empty"  # a read-only overlay needs two layers: the packages and this
 
 
 def job_env(config: SandboxConfig, out: str, tmp: str) -> dict[str, str]:
@@ -93,17 +99,23 @@ def bwrap_args(
     *,
     device: str,
     seccomp_fd: int | None,
+    zygote: bool = False,
 ) -> list[str]:
     """bubblewrap's options for one sandbox (order matters: ``--remount-ro /`` last). They
-    reach bubblewrap through a file descriptor, so host paths stay out of its command line."""
+    reach bubblewrap through a file descriptor, so host paths stay out of its command line.
+
+    ``zygote``: the fork server's sandbox (``forkserver``). It keeps ``CAP_SYS_ADMIN``
+    inside its own user namespace (never on the host) and may create namespaces, because
+    for each job it forks a child that builds that job's own namespaces, mounts and
+    limits, drops every capability and loads the seccomp filter itself before any of the
+    job's code runs. No job code ever runs in the zygote itself."""
     config = plan.config
-    tmp_bytes = str(config.tmp_mb * 1024 * 1024)
-    out_bytes = str(max(config.files_max, 1) * config.file_kb * 1024 + 1024 * 1024)
-    code_bytes = str(config.code_kb * 1024 + 64 * 1024)
+    sizes = {name: str(size) for name, size in tmpfs_sizes(config).items()}
+    tmp_bytes, out_bytes, code_bytes = sizes["tmp_bytes"], sizes["out_bytes"], sizes["code_bytes"]
     args = [
         "--unshare-all",
         "--unshare-user",
-        "--disable-userns",
+        *(["--cap-add", "CAP_SYS_ADMIN"] if zygote else ["--disable-userns"]),
         "--die-with-parent",
         "--new-session",
         "--as-pid-1",  # the launcher is the pid namespace's init: when it ends, all ends
@@ -119,7 +131,13 @@ def bwrap_args(
             args += ["--ro-bind", lib, lib]
     _mirror_top_level(args)
     for source, dest in plan.runtime.binds():
+        if zygote and dest == SITE_INSIDE:
+            # the zygote shows the packages at SITE_INSIDE through an overlay and drops
+            # this bind (``launcher.hide_host_paths``): no host path in a job's mount table
+            dest = PACKAGES_SOURCE
         args += ["--ro-bind", source, dest]
+    if zygote:
+        args += ["--dir", SITE_INSIDE, "--dir", EMPTY_LAYER, "--dir", "/newroot"]
     for path in (
         "/etc/ld.so.cache",
         "/etc/ld.so.conf",
@@ -154,14 +172,23 @@ def bwrap_args(
     return args
 
 
-def gate_script(config: SandboxConfig) -> str:
+def tmpfs_sizes(config: SandboxConfig) -> dict[str, int]:
+    """Sizes of a job's private tmpfs folders: /tmp and /dev/shm (each), /out, /code."""
+    return {
+        "tmp_bytes": config.tmp_mb * 1024 * 1024,
+        "out_bytes": max(config.files_max, 1) * config.file_kb * 1024 + 1024 * 1024,
+        "code_bytes": config.code_kb * 1024 + 64 * 1024,
+    }
+
+
+def gate_script(config: SandboxConfig, nproc: int | None = None) -> str:
     """The gate's script: set the rlimits on itself (lowering needs no privilege; the
     host may lack CAP_SYS_RESOURCE to set them from outside), wait until the host has put
     it into its cgroup and says "go", then become bubblewrap (or the launcher)."""
     fsize_blocks = config.fsize_mb * 1024 * 1024 // 512  # dash counts 512-byte blocks
     warm_cpu = int(config.cpu_s) + 300  # the launcher lowers it to cpu_s for the job
     limits = (
-        f"ulimit -p {config.pids}",
+        f"ulimit -p {nproc or config.pids}",
         f"ulimit -n {config.nofile}",
         f"ulimit -f {fsize_blocks}",
         "ulimit -c 0",
@@ -170,10 +197,32 @@ def gate_script(config: SandboxConfig) -> str:
     return " && ".join(limits) + " || exit 112; " + GATE
 
 
-def launcher_command(python: str, launcher_config: dict[str, Any]) -> list[str]:
-    """The sandbox's interpreter running ``launcher.py``'s text (no ``site``, no bytecode
-    written), told its channels and settings in one JSON argument."""
-    return [python, "-S", "-B", "-X", "utf8", "-c", LAUNCHER_SOURCE, json.dumps(launcher_config)]
+# reads the launcher's text from standard input (its length in 8 digits first) and runs it
+BOOT = (
+    "import os\n"
+    "n = int(os.read(0, 8))\n"
+    "s = b''\n"
+    "while len(s) < n:\n"
+    "    c = os.read(0, n - len(s))\n"
+    "    if not c: raise SystemExit(111)\n"
+    "    s += c\n"
+    "exec(compile(s, '<studybot-launcher>', 'exec'))\n"
+)
+
+
+def launcher_command(python: str) -> list[str]:
+    """The sandbox's interpreter (no ``site``, no bytecode written) running a short
+    bootstrap that reads ``launcher.py``'s text from standard input. The launcher's
+    channels and settings come the same way (``launcher_input``): the command line, which
+    every job can read, holds neither."""
+    return [python, "-S", "-B", "-X", "utf8", "-c", BOOT]
+
+
+def launcher_input(launcher_config: dict[str, Any]) -> bytes:
+    """What the host writes to the gate's standard input: "go", the launcher's text (its
+    length first), then the settings line."""
+    source = LAUNCHER_SOURCE.encode()
+    return b"go\n%08d" % len(source) + source + json.dumps(launcher_config).encode() + b"\n"
 
 
 def job_header(config: SandboxConfig, job: JobSpec) -> dict[str, Any]:

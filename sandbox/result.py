@@ -77,6 +77,17 @@ class OutputFile:
 
 
 @dataclass(frozen=True)
+class DroppedFile:
+    """An output file the host refused: ``reason`` is the suffix of the message key
+    ``runs.file_dropped.<reason>`` (``count``, ``too_large``, ``unreadable``, ``not_png``,
+    ``image_too_large``, ``not_utf8``, ``kind``), ``params`` its numbers."""
+
+    name: str
+    reason: str
+    params: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunResult:
     """How a job ended.
 
@@ -101,6 +112,12 @@ class RunResult:
     reason_params: dict[str, Any] = field(default_factory=dict)
     memory_peak_mb: float | None = None
     notes: tuple[str, ...] = ()  # host-side remarks, e.g. output files that were dropped
+    dropped: tuple[DroppedFile, ...] = ()  # output files refused, for front ends to say why
+    # set only when the job ran on a remote worker (``sandbox.remote``): its name, the
+    # queue it came from, and the queue first asked when it fell back (``gpu``)
+    worker: str | None = None
+    queue: str | None = None
+    fallback_from: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -123,7 +140,15 @@ class RunResult:
             "wall_ms": self.wall_ms,
             "device": self.device,
             "files": [f.to_json() for f in self.files],
-        }
+        } | self._remote_json()
+
+    def _remote_json(self) -> dict[str, Any]:
+        if self.worker is None and self.queue is None:
+            return {}
+        extra: dict[str, Any] = {"worker": self.worker, "queue": self.queue}
+        if self.fallback_from is not None:
+            extra["fallback_from"] = self.fallback_from
+        return extra
 
     @classmethod
     def rejected(cls, key: str, message: str, device: str = "none", **params: Any) -> RunResult:

@@ -39,21 +39,39 @@ from typing import Literal, TypeVar
 
 from sandbox import files as output_files
 from sandbox.cgroups import CgroupError, JobCgroup
-from sandbox.host import HostPlan, Lease, UidLeases
+from sandbox.config import SandboxConfig
+from sandbox.host import SITE_INSIDE, HostPlan, Lease, UidLeases
 from sandbox.pipes import (
     DRAIN_TIMEOUT_S,
     Capture,
     Child,
-    StatusReader,
+    StatusChannel,
     capture_pipe,
     memfd,
+    parse_file_records,
     pin_child,
-    read_pipe,
-    settle,
+    status_pipe,
     write_once,
 )
-from sandbox.policy import bwrap_args, gate_script, job_env, job_header, launcher_command
-from sandbox.result import JobSpec, RunResult, Status, exit_status
+from sandbox.policy import (
+    EMPTY_LAYER,
+    PACKAGES_SOURCE,
+    bwrap_args,
+    gate_script,
+    job_env,
+    job_header,
+    launcher_command,
+    launcher_input,
+    tmpfs_sizes,
+)
+from sandbox.result import (
+    DroppedFile,
+    JobSpec,
+    OutputFile,
+    RunResult,
+    Status,
+    exit_status,
+)
 
 __all__ = ["Slot", "SlotStartError"]
 
@@ -69,6 +87,34 @@ class SlotStartError(RuntimeError):
     pass
 
 
+def status_line_max(config: SandboxConfig) -> int:
+    """The longest status line a launcher writes: one file record (base64, plus its name)."""
+    return config.file_kb * 1024 * 4 // 3 + 4096
+
+
+def status_budget(config: SandboxConfig) -> tuple[int, int]:
+    """(bytes, lines) of the status channel one job may use: its file records, its exit
+    and end lines."""
+    return (config.files_max + 1) * status_line_max(config) + STATUS_EXTRA, config.files_max + 8
+
+
+def check_reported_files(
+    config: SandboxConfig, records: list[bytes]
+) -> tuple[list[OutputFile], list[str], list[DroppedFile]]:
+    """Parse and check the file records of one job (in a worker thread: hostile input,
+    up to megabytes)."""
+    dropped: list[DroppedFile] = []
+    accepted, notes = output_files.check(
+        parse_file_records(records),
+        files_max=config.files_max,
+        png_max=config.file_kb * 1024,
+        pixels_max=config.image_pixels_max,
+        side_max=config.image_side_max,
+        dropped=dropped,
+    )
+    return accepted, notes, dropped
+
+
 @dataclass(eq=False)
 class Slot:
     """A sandbox that started, warmed up and waits for its one job."""
@@ -79,7 +125,7 @@ class Slot:
     lease: Lease | None = None
     cgroup: JobCgroup | None = None
     job_w: int | None = None
-    status: asyncio.StreamReader | None = None
+    status: StatusChannel | None = None
     stdout: Capture | None = None
     stderr: Capture | None = None
     overflow: asyncio.Event = field(default_factory=asyncio.Event)
@@ -89,6 +135,9 @@ class Slot:
     used: bool = False
     urgent: bool = False  # a job waits for this slot: warm up at full CPU share
     gpu_problem: str | None = None  # why a GPU sandbox fell back to the CPU
+    # the fork server's sandbox (``forkserver``): its control socket and seccomp filter's
+    # descriptors (handed over, then closed here) and its settings
+    zygote: dict[str, int] | None = None
 
     # --- start ------------------------------------------------------------------------
 
@@ -130,15 +179,15 @@ class Slot:
         try:
             self.stdout = await self._keep(capture_pipe(loop, pipes.pop("stdout"), self.overflow))
             self.stderr = await self._keep(capture_pipe(loop, pipes.pop("stderr"), self.overflow))
-            status_limit = config.file_kb * 1024 * 4 // 3 + 4096
-            self.status = await self._keep(read_pipe(loop, pipes.pop("status"), status_limit))
+            self.status = await self._keep(
+                status_pipe(loop, pipes.pop("status"), status_line_max(config))
+            )
         finally:
             for fd in pipes.values():
                 os.close(fd)
-        try:
-            ready = await asyncio.wait_for(self.status.readline(), START_TIMEOUT_S)
-        except TimeoutError:
-            ready = b""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.status.hello_seen.wait(), START_TIMEOUT_S)
+        ready = self.status.hello
         if not ready.startswith(b'{"ready"'):
             detail = await self._early_stderr()
             raise SlotStartError(f"the sandbox did not start: {detail or 'no output'}")
@@ -198,11 +247,25 @@ class Slot:
             "threads": config.threads,
             "code_max": config.code_kb * 1024,
         }
+        if self.zygote is not None:
+            launcher_config.update(
+                self.zygote,
+                zygote=True,
+                pids=config.pids,
+                packages=PACKAGES_SOURCE,
+                empty=EMPTY_LAYER,
+                site=SITE_INSIDE,
+                **tmpfs_sizes(config),
+            )
+            passed += [self.zygote["control_fd"], self.zygote["seccomp_fd"]]
         if plan.mode == "bwrap":
             assert plan.bwrap is not None
-            seccomp_fd = memfd("studybot-seccomp", plan.seccomp) if plan.seccomp else None
+            zygote = self.zygote is not None
+            seccomp_fd = (
+                memfd("studybot-seccomp", plan.seccomp) if plan.seccomp and not zygote else None
+            )
             launcher_config.update(out_dir="/out", code_dir="/code")
-            options = bwrap_args(plan, device=self.device, seccomp_fd=seccomp_fd)
+            options = bwrap_args(plan, device=self.device, seccomp_fd=seccomp_fd, zygote=zygote)
             args_fd = memfd("studybot-bwrap-args", b"".join(a.encode() + b"\0" for a in options))
             passed += [args_fd] + ([seccomp_fd] if seccomp_fd is not None else [])
             prefix = [plan.bwrap, "--args", str(args_fd), "--"]
@@ -221,8 +284,12 @@ class Slot:
             env["PYTHONPATH"] = plan.runtime.site_packages
             prefix = []
             cwd = parts["out"]
-        command = launcher_command(plan.runtime.python, launcher_config)
-        argv = ["/bin/sh", "-c", gate_script(config), "studybot-gate", *prefix, *command]
+        command = launcher_command(plan.runtime.python)
+        # the fork server's jobs share its host uid: the process limit of the uid covers
+        # them all (each job lowers its own in its own user namespace)
+        lanes = config.effective_concurrency if self.zygote is not None else 1
+        gate = gate_script(config, nproc=config.pids * lanes + 16 if lanes > 1 else None)
+        argv = ["/bin/sh", "-c", gate, "studybot-gate", *prefix, *command]
         drop = plan.drop_uid
         try:
             popen = subprocess.Popen(
@@ -249,7 +316,7 @@ class Slot:
         try:
             if self.cgroup is not None:
                 self.cgroup.attach(popen.pid)
-            popen.stdin.write(b"go\n")
+            popen.stdin.write(launcher_input(launcher_config))
             popen.stdin.close()
         except BaseException:
             popen.kill()
@@ -276,7 +343,7 @@ class Slot:
             and self.child is not None
             and self.child.returncode is None
             and self.status is not None
-            and not self.status.at_eof()
+            and not self.status.closed.is_set()
         )
 
     def kill(self) -> None:
@@ -314,9 +381,8 @@ class Slot:
         for capture in (out, err):
             capture.start_job(config.output_kb * 1024)
         self.overflow.clear()
-        line_max = config.file_kb * 1024 * 4 // 3 + 4096
-        report = StatusReader(self.status, (config.files_max + 1) * line_max + STATUS_EXTRA)
-        status_task = asyncio.create_task(report.run())
+        report = self.status
+        report.start_job(*status_budget(config))
         waits: dict[asyncio.Task[object], Ending] = {
             asyncio.create_task(child.wait()): "exit",
             asyncio.create_task(report.ended.wait()): "end",
@@ -335,11 +401,12 @@ class Slot:
         killed_for: Status | None = None
         returncode: int | None = None
         if ended_by == "end":
-            # the launcher finished: the output is in the pipes; the exit (which takes a
-            # torch process tens of milliseconds) and the cleanup happen after the answer
+            # the launcher finished: the output is in the pipes. Kill first (nothing may
+            # keep the pipes full while they are drained), then read what fits under the
+            # caps; the exit and the cleanup happen after the answer
+            self.kill()
             out.drain_now()
             err.drain_now()
-            self.kill()
             if out.truncated or err.truncated:
                 killed_for = "output_limit"
         else:
@@ -352,18 +419,14 @@ class Slot:
             for capture in (out, err):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(capture.closed.wait(), DRAIN_TIMEOUT_S)
-            await settle(status_task)
-        status_task.cancel()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(report.closed.wait(), DRAIN_TIMEOUT_S)
         oom = peak = None
         if self.cgroup is not None:
             oom = self.cgroup.oom_killed()
             peak = self.cgroup.peak_bytes()
-        accepted, notes = output_files.check(
-            report.messages,
-            files_max=config.files_max,
-            png_max=config.file_kb * 1024,
-            pixels_max=config.image_pixels_max,
-            side_max=config.image_side_max,
+        accepted, notes, dropped = await asyncio.to_thread(
+            check_reported_files, config, report.records
         )
         status, exit_code, sig = exit_status(
             returncode, killed_for, bool(oom), report.exit_code, report.signal
@@ -385,6 +448,7 @@ class Slot:
             sandboxed=self.plan.mode == "bwrap",
             memory_peak_mb=round(peak / 2**20, 1) if peak else None,
             notes=tuple(notes),
+            dropped=tuple(dropped),
         )
 
     async def _send_job(self, data: bytes) -> None:

@@ -98,6 +98,31 @@ def pytest_terminal_summary(
                 f"bubblewrap, python3.11 and libseccomp2; run as root. {REQUIRE_ENV}=1 turns "
                 "these skips into failures."
             )
+        _broker_summary(terminalreporter)
+
+
+def _broker_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly when the remote runners' tests (Redis, RabbitMQ) did not run."""
+    from tests.remote.conftest import REQUIRE_ENV as BROKER_ENV
+    from tests.remote.conftest import SKIP_PREFIX as BROKER_PREFIX
+
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = _skip_reason(report)
+        if reason.startswith(BROKER_PREFIX):
+            reasons[reason] += 1
+    if reasons:
+        write = terminalreporter.write_line
+        terminalreporter.write_sep("=", "the remote runners' broker did not answer", yellow=True)
+        count = sum(reasons.values())
+        write(f"{count} remote runner tests were SKIPPED; each reason and how many:", yellow=True)
+        for reason, number in reasons.most_common():
+            write(f"  {number} × {reason}")
+        write(
+            "To run them: start Redis on 127.0.0.1:6379 (and RabbitMQ on 127.0.0.1:5672), or "
+            f"point STUDYBOT_TEST_REDIS_URL / STUDYBOT_TEST_AMQP_URL at them. {BROKER_ENV}=1 "
+            "turns these skips into failures."
+        )
 
 
 # --- databases -----------------------------------------------------------------------

@@ -104,4 +104,5 @@ def run_lesson(args: argparse.Namespace, settings: Settings) -> int:
     lesson = find(args.lesson)
     config = config_for(args, settings, 1)
     path = Path(lesson.path)
-    return run_and_print(config, [(path, JobSpec(kind="lesson", name=path.name))], args, sys.stdout)
+    jobs = [(path, JobSpec(kind="lesson", name=path.name))]
+    return run_and_print(config, jobs, args, sys.stdout, settings=settings)

@@ -30,6 +30,7 @@ from bot.cli import discord as discord_cli
 from bot.cli import lessons as lessons_cli
 from bot.cli import outbox as outbox_cli
 from bot.cli import problems as problems_cli
+from bot.cli import worker as worker_cli
 from bot.cli.parsing import Subparsers
 from bot.config import Settings
 from bot.errors import DomainError
@@ -219,6 +220,7 @@ SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     lessons_cli.add_parser,
     discord_cli.add_parser,
     outbox_cli.add_parser,
+    worker_cli.add_parser,
 )
 
 

@@ -99,7 +99,8 @@ def command_names(shown: tuple[str, ...], table_path: tuple[str, ...], locale: s
     names = [
         table.get(f"cmd.{'.'.join(shown[: i + 1])}.name", shown[i]) for i in range(len(shown) - 1)
     ]
-    names.append(table.get(f"cmd.{'.'.join(table_path)}.name", table_path[-1]))
+    own = table.get(f"cmd.{'.'.join(shown)}.name")  # shown apart from the table (/quiz next)
+    names.append(own or table.get(f"cmd.{'.'.join(table_path)}.name", table_path[-1]))
     return " ".join(names)
 
 

@@ -12,15 +12,15 @@ its thread, the digest and the progress reminders at the end of the local day.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot import i18n
 from bot.replies import Reply, Text
-from bot.services import catalogue, problems, progress
+from bot.services import catalogue, problems, progress, quiz
 from bot.services.calendar import StudyCalendar, local_today, zone
 from bot.services.duty_runs import (
     DEADLINE_DUTY,
@@ -32,7 +32,7 @@ from bot.services.duty_runs import (
 from bot.services.outbox import enqueue
 from bot.services.roster import mention
 from bot.services.rotation import moderator_for
-from db.models import DutyRun, Group
+from db.models import DutyRun, Group, Member, OutboxMessage, Problem
 
 
 @dataclass(frozen=True)
@@ -63,40 +63,109 @@ def end_of_day(group: Group, local_date: date) -> datetime:
     return datetime.combine(local_date + timedelta(days=1), time(0, 0), tzinfo=zone(group))
 
 
-def ensure_review_post(session: Session, group: Group, local_date: date, now: datetime) -> bool:
-    """At review time: the day's moderator, the day's problem and a thread for solutions,
-    started from the review post (its posts name the review post as their parent)."""
-    if _claim_study_day(session, group, REVIEW_DUTY, local_date, now) is None:
-        return False
+@dataclass
+class ReviewFacts:
+    """What a review post says, read before it is written (one group's, or a batch's)."""
+
+    member: Member | None  # the day's moderator (None: nobody can)
+    problem: Problem | None  # the day's problem, if one was picked
+    solvers: list[Member] = field(default_factory=list)  # who solved it already
+    digest: bool = True  # False when the group surely has no progress digest
+    quiz: bool = True  # False when the group's members surely learned no quiz card lately
+
+
+@dataclass
+class Queued:
+    """A post to enqueue; ``parent``: the index of the post (earlier in the same list)
+    whose thread it goes into."""
+
+    reply: Reply
+    expires_at: datetime | None = None
+    parent: int | None = None
+
+
+def review_facts(session: Session, group: Group, local_date: date, now: datetime) -> ReviewFacts:
+    """One group's facts (fixes the day's moderator)."""
     member = moderator_for(session, group, local_date, now)
+    pick = problems.pick_for(session, group, local_date)
+    problem = catalogue.get(session, pick.problem_id) if pick else None
+    solvers = problems.solvers(session, group, problem.id) if problem is not None else []
+    return ReviewFacts(member, problem, solvers)
+
+
+def review_posts(
+    session: Session, group: Group, local_date: date, now: datetime, facts: ReviewFacts
+) -> list[Queued]:
+    """The review post, the thread for solutions started from it, and the digest."""
+    member, problem = facts.member, facts.problem
     if member is None:
         reply = Reply.public("duty.review_nobody", day=local_date)
     else:
         reply = Reply.public("duty.review", day=local_date, name=mention(session, member))
-    pick = problems.pick_for(session, group, local_date)
-    problem = catalogue.get(session, pick.problem_id) if pick else None
     if problem is not None:
         reply.lines.append(Text("problem.review_problem", problems.problem_params(problem)))
     else:
         reply.lines.append(Text("problem.review_no_problem"))
     reply.lines.append(Text("duty.review_hint"))
     expires = end_of_day(group, local_date)
-    post = enqueue(session, group, reply, now, expires_at=expires)
+    posts = [Queued(reply, expires)]
     if problem is not None:
         thread = Reply.public("problem.thread_open", **problems.problem_params(problem))
         thread.thread = i18n.text(
             group.locale, "problem.thread_name", {"date": local_date.isoformat()}
         )
-        names = [mention(session, m) for m in problems.solvers(session, group, problem.id)]
+        names = [mention(session, m) for m in facts.solvers]
         thread.lines.append(
             Text("problem.thread_solvers", {"names": names})
             if names
             else Text("problem.thread_no_solvers")
         )
-        enqueue(session, group, thread, now, parent=post)
-    summary = progress.digest(session, group, local_date)
+        posts.append(Queued(thread, None, parent=0))
+    summary = progress.digest(session, group, local_date) if facts.digest else None
+    # review cards learned yesterday (a batch knows which groups surely learned none)
+    learned = quiz.digest_line(session, group, local_date) if facts.quiz else None
+    if learned is not None and summary is None:
+        summary = Reply.public(learned.key, **learned.params)
+    elif learned is not None and summary is not None:
+        summary.lines.append(learned)
     if summary is not None:
-        enqueue(session, group, summary, now, expires_at=expires)
+        posts.append(Queued(summary, expires))
+    return posts
+
+
+def enqueue_posts(
+    session: Session, batch: Sequence[tuple[Group, list[Queued]]], now: datetime
+) -> None:
+    """Write every group's posts: the n-th post of each group in one flush, so a batch of
+    groups costs a few statements, and each group's posts keep their order (ids)."""
+    rows: list[list[OutboxMessage]] = [[] for _ in batch]
+    depth = max((len(posts) for _, posts in batch), default=0)
+    for n in range(depth):
+        for (group, posts), written in zip(batch, rows, strict=True):
+            if n < len(posts):
+                post = posts[n]
+                parent = written[post.parent] if post.parent is not None else None
+                written.append(
+                    enqueue(
+                        session,
+                        group,
+                        post.reply,
+                        now,
+                        expires_at=post.expires_at,
+                        parent=parent,
+                        flush=False,
+                    )
+                )
+        session.flush()
+
+
+def ensure_review_post(session: Session, group: Group, local_date: date, now: datetime) -> bool:
+    """At review time: the day's moderator, the day's problem and a thread for solutions,
+    started from the review post (its posts name the review post as their parent)."""
+    if _claim_study_day(session, group, REVIEW_DUTY, local_date, now) is None:
+        return False
+    facts = review_facts(session, group, local_date, now)
+    enqueue_posts(session, [(group, review_posts(session, group, local_date, now, facts))], now)
     return True
 
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
 from bot.replies import Reply, Text
+from bot.schedule import batch as batching
 from bot.schedule.duties import DUTIES, end_of_day
-from bot.schedule.planner import DueDuty, due_between
+from bot.schedule.planner import DueDuty, Owns, due_between, due_for
 from bot.services import duty_runs, problems, progress
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Services
 from bot.services.groups import get_group
 from bot.services.outbox import enqueue
-from db.models import Group
+from db.models import DutyRun, Group
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,39 @@ def run_duty(services: Services, group_id: int, duty: str, local_date: date) -> 
         return DUTIES[duty].run(session, group, local_date, services.clock.now())
 
 
+def run_batch(
+    services: Services, duty: str, local_date: date, group_ids: list[int], isolate: bool = True
+) -> list[int]:
+    """Run ``duty`` of ``local_date`` for many groups in one transaction (paused groups do
+    nothing); the ids of those that posted. When the batch fails it is rolled back and run
+    group by group, so one group's failure costs only that group (``isolate``: its error is
+    logged; otherwise it is raised)."""
+    try:
+        with services.transaction() as session:
+            groups = list(
+                session.scalars(
+                    select(Group)
+                    .where(Group.id.in_(group_ids), Group.paused_at.is_(None))
+                    .order_by(Group.id)
+                )
+            )
+            return batching.run_many(session, duty, groups, local_date, services.clock.now())
+    except Exception:
+        if len(group_ids) == 1 and not isolate:
+            raise
+        log.warning("duty %s on %s: batch failed, running it group by group", duty, local_date)
+    posted = []
+    for group_id in group_ids:
+        try:
+            if run_duty(services, group_id, duty, local_date):
+                posted.append(group_id)
+        except Exception:  # one group's failure must not stop the others
+            if not isolate:
+                raise
+            log.exception("duty %s for group %s on %s failed", duty, group_id, local_date)
+    return posted
+
+
 def already_ran(session: Session, due: list[DueDuty]) -> set[tuple[int, str, date]]:
     """The (group, duty, date) keys among ``due`` that already have a run recorded."""
     if not due:
@@ -40,23 +74,55 @@ def already_ran(session: Session, due: list[DueDuty]) -> set[tuple[int, str, dat
     return duty_runs.recorded(session, min(days), max(days))
 
 
-def run_due(services: Services, after: datetime, until: datetime) -> list[DueDuty]:
-    """Run every duty that fell due in (after, until]; returns those that posted."""
-    with services.session_factory() as session:
-        due = due_between(session, after, until)
-        done = already_ran(session, due)
-    posted = []
+def moments(due: list[DueDuty]) -> list[list[DueDuty]]:
+    """``due`` (in due order) cut into runs of one duty of one date at one instant, each
+    at most ``BATCH`` groups long: what one batch runs."""
+    found: list[list[DueDuty]] = []
     for item in due:
-        if (item.group_id, item.duty, item.local_date) in done:
-            continue  # a shortcut only: the duty's own claim is what guarantees once
-        try:
-            if run_duty(services, item.group_id, item.duty, item.local_date):
-                posted.append(item)
-        except Exception:  # one group's failure must not stop the others
-            log.exception(
-                "duty %s for group %s on %s failed", item.duty, item.group_id, item.local_date
-            )
+        last = found[-1] if found else None
+        if (
+            last is not None
+            and len(last) < batching.BATCH
+            and (last[0].due_at, last[0].duty, last[0].local_date)
+            == (item.due_at, item.duty, item.local_date)
+        ):
+            last.append(item)
+        else:
+            found.append([item])
+    return found
+
+
+def _run_moments(
+    services: Services, due: list[DueDuty], clock: ManualClock | None = None
+) -> list[DueDuty]:
+    posted: list[DueDuty] = []
+    for batch in moments(due):
+        first = batch[0]
+        if clock is not None:
+            clock.set(first.due_at)
+        ids = run_batch(
+            services,
+            first.duty,
+            first.local_date,
+            [item.group_id for item in batch],
+            isolate=clock is None,
+        )
+        done = set(ids)
+        posted.extend(item for item in batch if item.group_id in done)
     return posted
+
+
+def run_due(
+    services: Services, after: datetime, until: datetime, owns: Owns | None = None
+) -> list[DueDuty]:
+    """Run every duty that fell due in (after, until] (of the groups this process
+    ``owns``); returns those that posted."""
+    with services.session_factory() as session:
+        due = due_between(session, after, until, owns)
+        done = already_ran(session, due)
+    # skipping what ran is a shortcut only: the duty's own claim is what guarantees once
+    todo = [item for item in due if (item.group_id, item.duty, item.local_date) not in done]
+    return _run_moments(services, todo)
 
 
 def step_through(services: Services, clock: ManualClock, until: datetime) -> list[DueDuty]:
@@ -64,11 +130,7 @@ def step_through(services: Services, clock: ManualClock, until: datetime) -> lis
     due there, as a bot running all along would have; the clock ends at ``until``."""
     with services.session_factory() as session:
         due = due_between(session, clock.now(), until)
-    posted = []
-    for item in due:
-        clock.set(item.due_at)
-        if run_duty(services, item.group_id, item.duty, item.local_date):
-            posted.append(item)
+    posted = _run_moments(services, due, clock)
     clock.set(until)
     return posted
 
@@ -78,10 +140,10 @@ def _grace_window(services: Services) -> tuple[datetime, datetime]:
     return now - timedelta(hours=services.settings.reconcile_grace_hours), now
 
 
-def missed(services: Services) -> list[DueDuty]:
+def missed(services: Services, owns: Owns | None = None) -> list[DueDuty]:
     """What ``reconcile`` would run now: due within the grace window, not run yet."""
     with services.session_factory() as session:
-        due = due_between(session, *_grace_window(services))
+        due = due_between(session, *_grace_window(services), owns)
         done = already_ran(session, due)
     return [item for item in due if (item.group_id, item.duty, item.local_date) not in done]
 
@@ -143,7 +205,7 @@ def _report_missed(session: Session, group: Group, due: list[DueDuty], now: date
     return True
 
 
-def report_offline(services: Services) -> list[int]:
+def report_offline(services: Services, owns: Owns | None = None) -> list[int]:
     """At start-up, after downtime longer than the grace window: for each group, one post
     saying which duties (of which days) were missed while the bot was offline, since the
     group's latest recorded run (a group that never ran a duty is not told). Returns the
@@ -153,18 +215,32 @@ def report_offline(services: Services) -> list[int]:
     oldest = start - timedelta(days=MAX_OFFLINE_DAYS)
     told = []
     with services.session_factory() as session:
-        group_ids = list(session.scalars(select(Group.id).where(Group.paused_at.is_(None))))
+        latest = {
+            group_id: ran
+            for group_id, ran in session.execute(
+                select(DutyRun.group_id, func.max(DutyRun.ran_at)).group_by(DutyRun.group_id)
+            )
+        }
+        group_ids = [
+            group_id
+            for group_id, guild_id in session.execute(
+                select(Group.id, Group.guild_id).where(Group.paused_at.is_(None)).order_by(Group.id)
+            )
+            if owns is None or owns(guild_id)
+        ]
     for group_id in group_ids:
+        ran = latest.get(group_id)
+        # never ran here: a new group (or clock) missed nothing; ran within the grace
+        # window: nothing fell due before it that was not run
+        if ran is None or ran >= start:
+            continue
         try:
             with services.transaction() as session:
                 group = get_group(session, group_id)
                 last = duty_runs.last_ran(session, group)
-                if last is None:  # never ran here: a new group (or clock) missed nothing
+                if last is None:
                     continue
-                since = max(oldest, last)
-                due = [
-                    item for item in due_between(session, since, start) if item.group_id == group_id
-                ]
+                due = due_for(group, max(oldest, last), start)
                 if due and _report_missed(session, group, due, now):
                     told.append(group_id)
         except Exception:  # one group's failure must not stop the others
@@ -172,8 +248,9 @@ def report_offline(services: Services) -> list[int]:
     return told
 
 
-def reconcile(services: Services) -> list[DueDuty]:
+def reconcile(services: Services, owns: Owns | None = None) -> list[DueDuty]:
     """At start-up: say what was missed beyond the grace window (``report_offline``: the
-    first post), then run what fell due while we were down within it."""
-    report_offline(services)
-    return run_due(services, *_grace_window(services))
+    first post), then run what fell due while we were down within it (of the groups this
+    process ``owns``: sharded, each process catches up on its own)."""
+    report_offline(services, owns)
+    return run_due(services, *_grace_window(services), owns)

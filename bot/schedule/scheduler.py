@@ -1,8 +1,14 @@
-"""APScheduler wiring: one in-memory cron job per (group, duty), rebuilt from the database.
+"""APScheduler wiring: one in-memory cron job per firing moment (duty, timezone, local
+time), rebuilt from the database, whatever the number of groups due then.
 
-Jobs only say *when* to look; what to do is decided by the idempotent duty itself, so a
-job that fires twice, late, or in two processes posts at most once. Paused groups (their
-server removed the bot) have no jobs until they are resumed.
+An index in memory says which groups each moment serves; a moment's job runs the duty for
+all of them, ``BATCH`` groups per transaction (``runner.run_batch``), waking the outbox
+after each batch so the first groups' posts go out while the rest are written. Jobs only
+say *when* to look; what to do is decided by the idempotent duty itself, so a job that
+fires twice, late, or in two processes posts at most once. Paused groups (their server
+removed the bot) are in no moment until they are resumed; ``refresh_group`` moves a group
+whose times changed from its old moments to its new ones (a moment left empty loses its
+job).
 
 A front end that can tell whether people are still in the group's server passes a
 ``presence_check``: before a duty that names people runs (when its job fires, and at the
@@ -15,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import time
+from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,11 +30,13 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
 from bot.core import Core
+from bot.schedule.batch import chunks
 from bot.schedule.duties import DUTIES
-from bot.schedule.runner import missed, run_duty
+from bot.schedule.runner import missed, reconcile, run_batch, run_duty
 from bot.services.calendar import local_today
 from bot.services.duty_runs import PROGRESS_REMINDER_DUTY, REMINDER_DUTY, REVIEW_DUTY
 from bot.services.groups import get_group
+from bot.services.quiz import sweep as sweep_quiz_nudges
 from db.models import Group
 
 log = logging.getLogger(__name__)
@@ -40,8 +50,13 @@ PresenceCheck = Callable[[int, Sequence[int]], Awaitable[Collection[int]]]
 NAMES_PEOPLE = frozenset({REVIEW_DUTY, REMINDER_DUTY, PROGRESS_REMINDER_DUTY})
 
 
-def job_id(group_id: int, duty: str) -> str:
-    return f"{duty}:{group_id}"
+Moment = tuple[str, str, time]  # (duty, timezone, local time of day)
+NUDGE_JOB = "quiz-nudges"  # one job for every group: the review quiz's daily nudges
+
+
+def moment_job_id(moment: Moment) -> str:
+    duty, timezone, at = moment
+    return f"{duty}@{timezone}@{at:%H:%M}"
 
 
 class DutyScheduler:
@@ -50,61 +65,125 @@ class DutyScheduler:
         core: Core,
         after_run: AfterRun | None = None,
         presence_check: PresenceCheck | None = None,
+        owns: Callable[[int], bool] | None = None,
     ) -> None:
+        """``owns(guild_id)``: whether this process serves the guild's group (several
+        processes sharing one database each own their shards' guilds); None: every one."""
         self.core = core
         self.after_run = after_run
         self.presence_check = presence_check
+        self.owns = owns
+        self.moments: dict[Moment, set[int]] = {}  # moment -> the groups due then
+        self._of_group: dict[int, list[Moment]] = {}  # group -> its moments
         grace = int(core.services.settings.reconcile_grace_hours * 3600) or 1
         self.scheduler = AsyncIOScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace}
         )
 
-    def _add_jobs(self, group: Group) -> None:
-        for name, duty in DUTIES.items():
-            at = duty.time_of(group)
-            self.scheduler.add_job(
-                self.fire,
-                CronTrigger(hour=at.hour, minute=at.minute, timezone=group.timezone),
-                args=(group.id, name),
-                id=job_id(group.id, name),
-                replace_existing=True,
-            )
+    @staticmethod
+    def moments_of(group: Group) -> list[Moment]:
+        return [(name, group.timezone, duty.time_of(group)) for name, duty in DUTIES.items()]
 
-    def _remove_jobs(self, group_id: int) -> None:
-        for name in DUTIES:
-            with contextlib.suppress(JobLookupError):  # none yet (or never scheduled)
-                self.scheduler.remove_job(job_id(group_id, name))
+    def job_of(self, group_id: int, duty: str) -> str | None:
+        """The id of the job that runs the group's duty (None: not scheduled)."""
+        for moment in self._of_group.get(group_id, ()):
+            if moment[0] == duty:
+                return moment_job_id(moment)
+        return None
+
+    def _add_moment_job(self, moment: Moment) -> None:
+        _duty, timezone, at = moment
+        self.scheduler.add_job(
+            self.fire_moment,
+            CronTrigger(hour=at.hour, minute=at.minute, timezone=timezone),
+            args=moment,
+            id=moment_job_id(moment),
+            replace_existing=True,
+        )
+
+    def _place(self, group_id: int, moments: list[Moment]) -> None:
+        """Put the group in exactly ``moments`` (none: unscheduled)."""
+        for moment in self._of_group.pop(group_id, []):
+            members = self.moments.get(moment)
+            if members is None:
+                continue
+            members.discard(group_id)
+            if not members:
+                del self.moments[moment]
+                with contextlib.suppress(JobLookupError):
+                    self.scheduler.remove_job(moment_job_id(moment))
+        if not moments:
+            return
+        self._of_group[group_id] = moments
+        for moment in moments:
+            members = self.moments.get(moment)
+            if members is None:
+                self.moments[moment] = members = set()
+                self._add_moment_job(moment)
+            members.add(group_id)
+
+    def _serves(self, group: Group) -> bool:
+        return group.paused_at is None and (self.owns is None or self.owns(group.guild_id))
 
     def build_jobs(self) -> int:
-        """(Re)create every active group's jobs from the database; returns how many."""
+        """(Re)create every moment's job from the database's active groups; returns how
+        many jobs there are (one per distinct moment)."""
         with self.core.services.session_factory() as session:
-            groups = list(session.scalars(select(Group).where(Group.paused_at.is_(None))))
-            for group in groups:
-                self._add_jobs(group)
-        return len(groups) * len(DUTIES)
+            groups = session.scalars(select(Group).where(Group.paused_at.is_(None)))
+            placed = [(g.id, self.moments_of(g)) for g in groups if self._serves(g)]
+        for group_id in list(self._of_group):
+            self._place(group_id, [])
+        for group_id, moments in placed:
+            self._place(group_id, moments)
+        return len(self.moments)
 
     def refresh_group(self, group_id: int) -> None:
         """Call after a group's times or timezone change, or it was paused or resumed."""
         with self.core.services.session_factory() as session:
             group = get_group(session, group_id)
-            if group.paused_at is None:
-                self._add_jobs(group)
-            else:
-                self._remove_jobs(group_id)
+            moments = self.moments_of(group) if self._serves(group) else []
+        self._place(group_id, moments)
 
     async def start(self) -> None:
         """Catch up on what was missed (members checked first), then schedule what comes."""
         if self.presence_check is not None:
-            due = await self.core.run(missed, self.core.services)
+            due = await self.core.run(missed, self.core.services, self.owns)
             for group_id in sorted({item.group_id for item in due if item.duty in NAMES_PEOPLE}):
                 await self.check_presence(group_id)
-        caught_up = await self.core.run(self.core.reconcile_sync)
+        if self.owns is None:
+            caught_up = await self.core.run(self.core.reconcile_sync)
+        else:  # sharded over processes: only this process's groups
+            caught_up = await self.core.run(reconcile, self.core.services, self.owns)
         if caught_up:
             log.info("caught up on %d missed duties", len(caught_up))
         await self.core.run(self.build_jobs)
+        self.add_nudge_job()
         self.scheduler.start()
         if self.after_run is not None:
             await self.after_run()
+
+    def add_nudge_job(self) -> None:
+        """Every minute, queue the quiz nudges that fell due (``bot.services.quiz``; each
+        is claimed once per member and local day, so processes sharing a database agree)."""
+        self.scheduler.add_job(
+            self.sweep_nudges, CronTrigger(minute="*"), id=NUDGE_JOB, replace_existing=True
+        )
+
+    async def sweep_nudges(self) -> int:
+        services = self.core.services
+
+        def run() -> int:
+            with services.transaction() as session:
+                return sweep_quiz_nudges(session, services.clock.now())
+
+        try:
+            queued = await self.core.run(run)
+        except Exception:
+            log.exception("the quiz nudge sweep failed")
+            return 0
+        if queued and self.after_run is not None:
+            await self.after_run()
+        return queued
 
     def shutdown(self) -> None:
         if self.scheduler.running:
@@ -139,7 +218,7 @@ class DutyScheduler:
         return left
 
     async def fire(self, group_id: int, duty: str) -> None:
-        """A job's moment: run the duty for the group's today (members checked first)."""
+        """Run the duty for one group's today now (members checked first)."""
         services = self.core.services
         if duty in NAMES_PEOPLE:
             await self.check_presence(group_id)
@@ -155,3 +234,29 @@ class DutyScheduler:
             log.exception("scheduled duty %s for group %s failed", duty, group_id)
         if self.after_run is not None:
             await self.after_run()
+
+    async def fire_moment(self, duty: str, timezone: str, at: time) -> None:
+        """A moment's job: the duty for every group due at it, batch by batch (members
+        checked first), the outbox woken after each batch. A group whose times changed
+        since it was placed here is left to its new moment."""
+        services = self.core.services
+        today = services.clock.now().astimezone(ZoneInfo(timezone)).date()
+        due = sorted(self.moments.get((duty, timezone, at), ()))
+        for ids in chunks(due):
+            if duty in NAMES_PEOPLE and self.presence_check is not None:
+                for group_id in ids:
+                    await self.check_presence(group_id)
+            try:
+                current = await self.core.run(self._still_due, ids, duty, timezone, at)
+                await self.core.run(run_batch, services, duty, today, current)
+            except Exception:
+                log.exception("scheduled duty %s at %s %s failed", duty, timezone, at)
+            if self.after_run is not None:
+                await self.after_run()
+
+    def _still_due(self, ids: list[int], duty: str, timezone: str, at: time) -> list[int]:
+        with self.core.services.session_factory() as session:
+            groups = session.scalars(select(Group).where(Group.id.in_(ids)).order_by(Group.id))
+            return [
+                g.id for g in groups if g.timezone == timezone and DUTIES[duty].time_of(g) == at
+            ]

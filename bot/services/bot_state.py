@@ -4,7 +4,7 @@ removed the bot pauses its group's duties until the bot is back)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sqlalchemy import select
@@ -52,16 +52,22 @@ def resume_guild(session: Session, guild_id: int) -> Group | None:
 
 
 def match_guilds(
-    session: Session, present: Collection[int], now: datetime
+    session: Session,
+    present: Collection[int],
+    now: datetime,
+    owns: Callable[[int], bool] | None = None,
 ) -> tuple[list[int], list[int]]:
     """At start-up, with the full list of servers the bot is in: pause the groups of the
     servers that removed it while it was away, resume those it is back in. Returns the
-    ids of the groups (paused, resumed) by this call."""
+    ids of the groups (paused, resumed) by this call. ``owns(guild_id)``: the servers this
+    process sees (its shards'); the others' groups are left as they are."""
     paused: list[int] = []
     resumed: list[int] = []
     wanted = set(present)
     query = select(Group).where(Group.guild_id != LOCAL_GUILD_ID).order_by(Group.id)
     for group in session.scalars(query):
+        if owns is not None and not owns(group.guild_id):
+            continue
         if group.guild_id in wanted and group.paused_at is not None:
             group.paused_at = None
             resumed.append(group.id)

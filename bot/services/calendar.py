@@ -7,7 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from db.models import DayOff, Group
@@ -42,16 +42,54 @@ def holiday_name(day: date, locale: str) -> str | None:
     return _korean_holidays(day.year, language).get(day)
 
 
+_DAYS_OFF = "studybot.calendar.days_off"  # session.info key: group id -> its days off
+
+
+def _touches_days_off(session: Session) -> bool:
+    """Days off added or deleted in the session and not written yet (days off are never
+    changed in place)."""
+    return any(isinstance(obj, DayOff) for part in (session.new, session.deleted) for obj in part)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_days_off(session: Session, _context: object) -> None:
+    """A flush that wrote days off makes the session read them again."""
+    if _DAYS_OFF in session.info and _touches_days_off(session):
+        del session.info[_DAYS_OFF]
+
+
+def _days_off(session: Session, group_id: int) -> dict[date, str | None]:
+    """The group's days off, read once per session (a command asks its calendar often)."""
+    if _touches_days_off(session):  # changed and not written yet: read them as they are
+        session.info.pop(_DAYS_OFF, None)
+        return {
+            row.day: row.reason
+            for row in session.scalars(select(DayOff).where(DayOff.group_id == group_id))
+        }
+    known: dict[int, dict[date, str | None]] = session.info.setdefault(_DAYS_OFF, {})
+    if group_id not in known:
+        known[group_id] = {
+            day: reason
+            for day, reason in session.execute(
+                select(DayOff.day, DayOff.reason).where(DayOff.group_id == group_id)
+            )
+        }
+    return known[group_id]
+
+
 class StudyCalendar:
     """Answers "is this a study day?" for one group, caching its days off."""
 
-    def __init__(self, session: Session, group: Group) -> None:
+    def __init__(
+        self, session: Session, group: Group, days_off: dict[date, str | None] | None = None
+    ) -> None:
+        """``days_off``: the group's days off when the caller already read them (a batch
+        of groups read at once); otherwise they are read here."""
         self.group = group
         self._weekdays = weekdays(group)
-        self._days_off = {
-            row.day: row.reason
-            for row in session.scalars(select(DayOff).where(DayOff.group_id == group.id))
-        }
+        if days_off is None:
+            days_off = _days_off(session, group.id)
+        self._days_off = days_off
 
     def why_not(self, day: date) -> tuple[str, str | None] | None:
         """None for a study day, else (reason key, detail)."""

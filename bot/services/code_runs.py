@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 from bot.errors import InvalidInput
 from bot.replies import Attachment, Reply, Text
-from bot.services import groups, lessons, permissions, users
+from bot.services import groups, lessons, permissions, runners, users
 from bot.services.context import Actor, Services
 from sandbox.result import JobSpec, RunResult
 
@@ -103,8 +103,14 @@ def result_reply(result: RunResult, title: Text, filename: str = "output.txt") -
         reply.attachments.append(Attachment(filename, full.encode("utf-8")))
     if result.truncated:
         reply.lines.append(Text("lessons.truncated"))
+    if result.fallback_from is not None:  # no GPU runner was free: it ran on a CPU one
+        reply.lines.append(Text("remote.fallback"))
     for file in result.files:
         reply.attachments.append(Attachment(file.name, file.data))
+    for dropped in result.dropped:  # e.g. an image bomb: say which file and why
+        reply.lines.append(
+            Text(f"runs.file_dropped.{dropped.reason}", {"name": dropped.name, **dropped.params})
+        )
     return reply
 
 
@@ -123,6 +129,14 @@ class SandboxLike(Protocol):
     def submit(self, source: str | bytes, job: JobSpec | None = None) -> TicketLike: ...
 
     async def close(self) -> None: ...
+
+
+def sandbox_error(exc: BaseException) -> str:
+    """A back end's error for a status page: its type and a short text (URLs in it are
+    shown without their passwords by the back end's own messages)."""
+    from sandbox.remote import scrub
+
+    return scrub(f"{type(exc).__name__}: {exc}")[:300]
 
 
 Notify = Callable[[Reply], Awaitable[None]]  # a message sent while the run goes on
@@ -255,9 +269,17 @@ class CodeRunner:
         job = JobSpec(kind="member", member_id=actor.user_id)
         return await self._run(code, job, Text("lessons.result_snippet"), notify)
 
-    async def _submit_there(self, source: str, job: JobSpec) -> TicketLike | None:
+    async def _submit_there(
+        self, source: str, job: JobSpec, progress: Callable[[str, dict[str, Any]], None]
+    ) -> TicketLike | None:
         sandbox = await self._open_there()
-        return None if sandbox is None else sandbox.submit(source, job)
+        if sandbox is None:
+            return None
+        ticket = sandbox.submit(source, job)
+        watch = getattr(ticket, "watch", None)  # remote runners: "queued", "running on <worker>"
+        if watch is not None:
+            watch(progress)
+        return ticket
 
     async def _wait_there(self, ticket: TicketLike) -> RunResult:
         return await ticket
@@ -265,10 +287,53 @@ class CodeRunner:
     async def _run(self, source: str, job: JobSpec, title: Text, notify: Notify) -> Reply:
         if self._open is None and self._sandbox is None:
             return Reply.private("lessons.sandbox_off", reason=self.reason)
-        ticket = await self._there(self._submit_there(source, job))
+        caller = asyncio.get_running_loop()
+        updates: asyncio.Queue[Reply] = asyncio.Queue()
+
+        def progress(key: str, params: dict[str, Any]) -> None:  # on the sandbox's loop
+            caller.call_soon_threadsafe(updates.put_nowait, Reply.private(key, **params))
+
+        ticket = await self._there(self._submit_there(source, job, progress))
         if ticket is None:
             return Reply.private("lessons.sandbox_off", reason=self.reason)
         if ticket.position > 0:
             await notify(Reply.private("lessons.queued", position=ticket.position))
-        result = await self._there(self._wait_there(ticket))
-        return result_reply(result, title)
+        waiting = asyncio.ensure_future(self._there(self._wait_there(ticket)))
+        while not waiting.done():
+            update = asyncio.ensure_future(updates.get())
+            await asyncio.wait({waiting, update}, return_when=asyncio.FIRST_COMPLETED)
+            if update.done():
+                await notify(update.result())
+            else:
+                update.cancel()
+        return result_reply(waiting.result(), title)
+
+    def _check_admin_sync(self, group_id: int, actor: Actor) -> None:
+        with self.services.transaction() as session:
+            permissions.require_admin(session, groups.get_group(session, group_id), actor)
+
+    async def sandbox_status(self, group_id: int, actor: Actor) -> Reply:
+        """``/sandbox status``: admins only."""
+        await asyncio.to_thread(self._check_admin_sync, group_id, actor)
+        return runners.status_reply(await self.status())
+
+    async def status(self) -> dict[str, Any]:
+        """Where code runs (``/sandbox status``): this machine's sandbox, or the remote
+        runners that answer."""
+        if self._open is None and self._sandbox is None:
+            return {"mode": "off", "reason": self.reason}
+        return await self._there(self._status_there())
+
+    async def _status_there(self) -> dict[str, Any]:
+        sandbox = await self._open_there()
+        if sandbox is None:
+            return {"mode": "off", "reason": self.reason}
+        describe = getattr(sandbox, "describe", None)
+        status: dict[str, Any] = dict(describe()) if describe is not None else {"mode": "?"}
+        workers = getattr(sandbox, "workers", None)
+        if workers is not None:
+            try:
+                status["workers"] = await workers()
+            except Exception as exc:  # the broker is down: say so, with no password
+                status["error"] = sandbox_error(exc)
+        return status

@@ -7,9 +7,12 @@ names are stored in it, so they never change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +44,65 @@ def claim(
     except IntegrityError:
         return None
     return run
+
+
+def insert_ignoring_conflicts(session: Session, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's database (PostgreSQL, or
+    SQLite 3.35 or newer): rows whose unique key exists already are left out, and
+    ``RETURNING`` names only the rows this statement inserted."""
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def claim_many(
+    session: Session,
+    duty: str,
+    groups: Sequence[Group],
+    local_date: date,
+    now: datetime,
+    outcome: str = POSTED,
+) -> set[int]:
+    """``claim`` for many groups in one statement: the ids of the groups whose run this
+    call inserted (the others ran already, or another process holds the claim; on
+    PostgreSQL a concurrent claim waits for the other transaction and then is left out).
+    Rows go in group order, so two processes claiming overlapping batches cannot deadlock."""
+    if not groups:
+        return set()
+    rows = [
+        {
+            "group_id": g.id,
+            "duty": duty,
+            "local_date": local_date,
+            "ran_at": now,
+            "outcome": outcome,
+        }
+        for g in sorted(groups, key=lambda g: g.id)
+    ]
+    return insert_new(session, DutyRun, rows, ("group_id", "duty", "local_date"), "group_id")
+
+
+def insert_new(
+    session: Session,
+    model: Any,
+    rows: list[dict[str, Any]],
+    key: Sequence[str],
+    returning: str,
+) -> set[Any]:
+    """Insert ``rows`` into ``model``'s table, skipping those whose unique ``key`` exists
+    (or is being inserted by another transaction, which it waits for on PostgreSQL); the
+    ``returning`` column of the rows inserted. One cached statement, sent as a few
+    multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (SQLAlchemy's
+    insertmanyvalues), however many rows."""
+    if not rows:
+        return set()
+    table = model.__table__
+    statement = (
+        insert_ignoring_conflicts(session, table)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(table.c[returning])
+    )
+    return set(session.execute(statement, rows).scalars())
 
 
 def announced_days(

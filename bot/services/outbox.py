@@ -147,12 +147,17 @@ def enqueue(
     *,
     expires_at: datetime | None = None,
     parent: OutboxMessage | None = None,
+    flush: bool = True,
 ) -> OutboxMessage:
     """Queue ``reply`` for the group's channel, or privately for ``user_id``; dropped if not
-    delivered before ``expires_at``. With ``parent`` it goes into the thread started from
-    the parent's message (and expires with it unless given its own time)."""
+    delivered before ``expires_at``. With ``parent`` (written already: it has its id) it
+    goes into the thread started from the parent's message (and expires with it unless
+    given its own time). ``flush=False`` leaves the insert to the caller's next flush
+    (many posts written at once)."""
     if parent is not None and expires_at is None:
         expires_at = parent.expires_at
+    if parent is not None and parent.id is None:
+        raise ValueError("the parent post must be written before its thread's posts")
     mark_years(reply, local_today(group, now))  # dates of another year show it
     row = OutboxMessage(
         group_id=group.id,
@@ -164,7 +169,8 @@ def enqueue(
         parent_id=parent.id if parent is not None else None,
     )
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 
@@ -182,25 +188,6 @@ def _claimable(now: datetime) -> Any:
             OutboxMessage.next_attempt_at <= now,
             OutboxMessage.expires_at <= now,  # due to be dropped
         ),
-    )
-
-
-def _pending(session: Session, row: OutboxMessage) -> Pending:
-    group = session.get(Group, row.group_id)
-    assert group is not None
-    parent = session.get(OutboxMessage, row.parent_id) if row.parent_id is not None else None
-    return Pending(
-        id=row.id,
-        group_id=group.id,
-        guild_id=group.guild_id,
-        channel_id=group.channel_id,
-        locale=group.locale,
-        reply=reply_from_json(row.body),
-        user_id=row.user_id,
-        expires_at=row.expires_at,
-        parent_id=row.parent_id,
-        parent_message_id=parent.discord_message_id if parent is not None else None,
-        thread_id=parent.thread_id if parent is not None else None,
     )
 
 
@@ -242,8 +229,8 @@ def claim(session: Session, now: datetime, limit: int = 20) -> list[Pending]:
             elif failed_at is not None:
                 failed_parents.add(parent_id)
     held: set[tuple[int, int | None]] = set()
-    claimed: list[Pending] = []
-    claimed_ids: set[int] = set()
+    chosen: list[int] = []
+    chosen_ids: set[int] = set()
     for candidate in candidates:
         lane = (candidate.group_id, candidate.user_id)
         if lane in held:
@@ -259,25 +246,76 @@ def claim(session: Session, now: datetime, limit: int = 20) -> list[Pending]:
         if parent in failed_parents:  # its thread will never be
             fail(session, candidate.id, now, PARENT_FAILED)
             continue
-        if parent is not None and parent not in delivered_parents and parent not in claimed_ids:
+        if parent is not None and parent not in delivered_parents and parent not in chosen_ids:
             held.add(lane)
             continue
-        taken = session.scalar(
+        chosen.append(candidate.id)
+        chosen_ids.add(candidate.id)
+        if len(chosen) >= limit:
+            break
+    if not chosen:
+        return []
+    # one conditional update claims them all; a row someone else took meanwhile is not
+    # returned (a thread's post whose parent went that way is released by the deliverer)
+    taken = set(
+        session.scalars(
             update(OutboxMessage)
-            .where(OutboxMessage.id == candidate.id, *_claimable(now))
+            .where(OutboxMessage.id.in_(chosen), *_claimable(now))
             .values(claimed_at=now, attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
         )
-        if taken is None:
-            continue  # someone else took it
-        row = session.get(OutboxMessage, candidate.id)
-        assert row is not None
-        session.refresh(row)
-        claimed.append(_pending(session, row))
-        claimed_ids.add(candidate.id)
-        if len(claimed) >= limit:
-            break
-    return claimed
+    )
+    rows = {
+        row.id: row
+        for row in session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.id.in_(taken))
+            .execution_options(populate_existing=True)
+        )
+    }
+    return _pending_many(session, [rows[i] for i in chosen if i in taken])
+
+
+def _pending_many(session: Session, rows: list[OutboxMessage]) -> list[Pending]:
+    """``_pending`` for many rows: their groups and parents read once."""
+    groups = {
+        g.id: g
+        for g in session.scalars(select(Group).where(Group.id.in_({r.group_id for r in rows})))
+    }
+    parent_ids = {r.parent_id for r in rows if r.parent_id is not None}
+    parents: dict[int, tuple[int | None, int | None]] = {}
+    if parent_ids:
+        parents = {
+            parent_id: (message_id, thread_id)
+            for parent_id, message_id, thread_id in session.execute(
+                select(
+                    OutboxMessage.id, OutboxMessage.discord_message_id, OutboxMessage.thread_id
+                ).where(OutboxMessage.id.in_(parent_ids))
+            )
+        }
+    found = []
+    for row in rows:
+        group = groups[row.group_id]
+        parent_message, thread = (
+            parents.get(row.parent_id, (None, None)) if row.parent_id is not None else (None, None)
+        )
+        found.append(
+            Pending(
+                id=row.id,
+                group_id=group.id,
+                guild_id=group.guild_id,
+                channel_id=group.channel_id,
+                locale=group.locale,
+                reply=reply_from_json(row.body),
+                user_id=row.user_id,
+                expires_at=row.expires_at,
+                parent_id=row.parent_id,
+                parent_message_id=parent_message,
+                thread_id=thread,
+            )
+        )
+    return found
 
 
 # --- outcomes --------------------------------------------------------------------------

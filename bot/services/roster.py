@@ -21,6 +21,29 @@ def active_members(session: Session, group: Group) -> list[Member]:
     )
 
 
+_GROUP_USERS = "studybot.roster.group_users"  # session.info key: group id -> its users
+
+
+def _hold_group_users(session: Session, group_id: int) -> dict[int, User]:
+    """Read the users of every member of the group once per session and hold them, so
+    that ``session.get(User, ...)`` finds them in the identity map (a reply naming many
+    members asks the database once, not once per name)."""
+    held: dict[int, dict[int, User]] = session.info.setdefault(_GROUP_USERS, {})
+    if group_id not in held:
+        held[group_id] = {
+            user.id: user
+            for user in session.scalars(
+                select(User)
+                .join(Member, Member.user_id == User.id)
+                .where(Member.group_id == group_id)
+            )
+        }
+    return held[group_id]
+
+
 def mention(session: Session, member: Member) -> Mention:
-    user = session.get(User, member.user_id)
+    # the session's own object for the user (a name changed in it reads as changed)
+    user = _hold_group_users(session, member.group_id).get(member.user_id) or session.get(
+        User, member.user_id
+    )
     return Mention(member.user_id, user.name if user else str(member.user_id))

@@ -7,6 +7,7 @@ Discord users arrive with their own ids; console users get small stable ids of t
 from __future__ import annotations
 
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,27 @@ __all__ = ["LOCAL_ID_LIMIT", "MAX_NAME", "ensure_user", "local_user", "name_of"]
 
 LOCAL_ID_LIMIT = 1_000_000  # console ids stay below this; Discord ids are far larger
 MAX_NAME = 100
+
+
+_KNOWN: WeakKeyDictionary[object, dict[int, str]] = WeakKeyDictionary()
+MAX_KNOWN = 100_000
+
+
+def known_names(database: object) -> dict[int, str]:
+    """Users this process saw committed with a name, per database (``database``: its
+    session factory): their rows exist with that name (users are never deleted), so a
+    command from them need not ask again."""
+    known = _KNOWN.get(database)
+    if known is None:
+        known = _KNOWN[database] = {}
+    return known
+
+
+def remember_name(known: dict[int, str], user_id: int, name: str) -> None:
+    """After the commit that wrote (or found) the user with this name."""
+    if len(known) >= MAX_KNOWN:
+        known.clear()
+    known[user_id] = name
 
 
 def ensure_user(session: Session, user_id: int, name: str, now: datetime) -> User:

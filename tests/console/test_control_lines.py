@@ -19,7 +19,8 @@ from tests.console.conftest import ConsoleRunner
 pytestmark = pytest.mark.sqlite_only
 
 MONDAY = ("--clock", "2026-12-07T08:00+09:00")
-GROUPS = sorted({path[0] for path in COMMANDS if len(path) > 1})
+# a group's name alone lists its commands, unless it is a command itself (/quiz)
+GROUPS = sorted({path[0] for path in COMMANDS if len(path) > 1 and path[:1] not in COMMANDS})
 
 
 def command_lines(locale: str) -> list[str]:

@@ -26,6 +26,11 @@ FIELD_VALUE = 1024
 ACK_DEADLINE_S = 3.0
 TOKEN_LIFETIME_S = 15 * 60
 MAX_THREAD_NAME = 100
+# "Rate Limits": about 50 requests a second per bot across all routes (the global limit),
+# and per-route buckets; a channel's message creation is commonly 5 per 5 seconds
+GLOBAL_PER_SECOND = 50
+CHANNEL_BUCKET = 5  # requests of one route in one channel ...
+CHANNEL_WINDOW_S = 5.0  # ... within this many seconds
 
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008

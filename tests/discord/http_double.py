@@ -20,6 +20,11 @@ threads started from messages and direct messages, and answers as Discord docume
 - ``rate_limit(retry_after)``: the next request is answered 429 with ``Retry-After`` (what
   discord.py raises once it stops retrying by itself); ``outage``: every request fails
   with 503 or a dropped connection until it ends;
+- ``enforce_rate_limits()``: Discord's rate limits on the double's clock: at most
+  ``GLOBAL_PER_SECOND`` requests in any second (a 429 marked global beyond), and per
+  route and channel at most ``CHANNEL_BUCKET`` requests in ``CHANNEL_WINDOW_S`` seconds
+  (a 429 for that bucket); each 429 is counted in ``rate_limited``;
+- ``GET /gateway/bot`` recommends ``gateway_shards`` shards;
 - any other route is a test failure: the sender must not need more.
 
 ``cache(bot)`` fills discord.py's cache as GUILD_CREATE would (the bot's member, roles,
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -116,6 +122,17 @@ class DiscordHTTP:
         self.failed_requests = 0
         self._retry_after: float | None = None
         self._ids = itertools.count(900_000)
+        self.by_id: dict[int, Posted] = {}
+        self.gateway_shards = 1  # what GET /gateway/bot recommends
+        self.limited = False  # Discord's rate limits enforced (``enforce_rate_limits``)
+        self.rate_limited = 0  # requests answered 429 by those limits
+        self.accepted: list[tuple[datetime, str]] = []  # (when, "METHOD path") while limited
+        self._global: deque[datetime] = deque()
+        self._buckets: dict[tuple[str, int], deque[datetime]] = {}
+
+    def enforce_rate_limits(self) -> None:
+        """From now on, refuse requests beyond Discord's global and per-channel limits."""
+        self.limited = True
 
     # --- the world ------------------------------------------------------------------
 
@@ -233,6 +250,8 @@ class DiscordHTTP:
             response = _response(429, "Too Many Requests", {"Retry-After": str(retry_after)})
             body = {"message": "You are being rate limited.", "retry_after": retry_after}
             raise discord.HTTPException(response, {**body, "global": False, "code": 0})
+        if self.limited:
+            self._rate_check(route)
         body = kwargs.get("json")
         if body is None and form:
             body = json.loads(form[0]["value"])  # payload_json, before the files
@@ -243,11 +262,44 @@ class DiscordHTTP:
             ("POST", "/channels/{channel_id}/messages/{message_id}/threads"): self._thread,
             ("POST", "/users/@me/channels"): self._open_dm,
             ("GET", "/channels/{channel_id}"): self._get_channel,
+            ("GET", "/gateway/bot"): self._gateway,
         }
         handler = handlers.get((route.method, route.path))
         if handler is None:
             raise AssertionError(f"the double does not serve {key}")
         return handler(parts, body or {}, files or [])
+
+    def _rate_check(self, route: discord.http.Route) -> None:
+        """Count the request against the limits, or answer 429 as Discord would."""
+        now = self.clock.now()
+        second = timedelta(seconds=1)
+        while self._global and now - self._global[0] >= second:
+            self._global.popleft()
+        if len(self._global) >= rules.GLOBAL_PER_SECOND:
+            wait = (self._global[0] + second - now).total_seconds()
+            self._too_many(wait, is_global=True)
+        channel_id = getattr(route, "channel_id", None)
+        bucket: deque[datetime] | None = None
+        if channel_id is not None:
+            window = timedelta(seconds=rules.CHANNEL_WINDOW_S)
+            bucket = self._buckets.setdefault((route.path, int(channel_id)), deque())
+            while bucket and now - bucket[0] >= window:
+                bucket.popleft()
+            if len(bucket) >= rules.CHANNEL_BUCKET:
+                self._too_many((bucket[0] + window - now).total_seconds(), is_global=False)
+            bucket.append(now)
+        self._global.append(now)
+        self.accepted.append((now, f"{route.method} {route.path}"))
+
+    def _too_many(self, retry_after: float, *, is_global: bool) -> None:
+        self.rate_limited += 1
+        self.failed_requests += 1
+        headers = {"Retry-After": f"{retry_after:.3f}"}
+        if is_global:
+            headers["X-RateLimit-Global"] = "true"
+        response = _response(429, "Too Many Requests", headers)
+        body = {"message": "You are being rate limited.", "retry_after": retry_after}
+        raise discord.HTTPException(response, {**body, "global": is_global, "code": 0})
 
     def _visible(self, channel_id: int) -> FakeChannel:
         channel = self.channels.get(channel_id)
@@ -290,6 +342,7 @@ class DiscordHTTP:
                 return self._message_payload(earlier)
         posted = Posted(next(self._ids), channel.id, body, [f.filename for f in files], nonce, now)
         self.posted.append(posted)
+        self.by_id[posted.id] = posted
         if nonce is not None:
             self.by_nonce[(channel.id, str(nonce))] = posted
         return self._message_payload(posted)
@@ -299,7 +352,8 @@ class DiscordHTTP:
         message_id = int(parts[3])
         if channel.type not in (TEXT, NEWS):
             raise refusal(400, WRONG_CHANNEL_TYPE, "Cannot execute action on this channel type")
-        if not any(p.id == message_id and p.channel_id == channel.id for p in self.posted):
+        started_from = self.by_id.get(message_id)
+        if started_from is None or started_from.channel_id != channel.id:
             raise refusal(404, rules.UNKNOWN_MESSAGE, "Unknown Message")
         if "create_public_threads" in channel.denied:
             raise refusal(403, rules.MISSING_PERMISSIONS, "Missing Permissions")
@@ -326,6 +380,15 @@ class DiscordHTTP:
             "type": DM,
             "last_message_id": None,
             "recipients": [user_payload(person)],
+        }
+
+    def _gateway(self, parts: list[str], body: dict[str, Any], files: list[Any]) -> Any:
+        """Get Gateway Bot: the recommended number of shards (``gateway_shards``)."""
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return {
+            "url": "wss://gateway.discord.gg",
+            "shards": self.gateway_shards,
+            "session_start_limit": limit,
         }
 
     def _get_channel(self, parts: list[str], body: dict[str, Any], files: list[Any]) -> Any:

@@ -19,7 +19,6 @@ from bot.adapters.discord.bot import StudyBot
 from bot.config import Settings
 from bot.core import Core
 from bot.i18n import text
-from bot.schedule.scheduler import job_id
 from bot.services.duty_runs import REVIEW_DUTY
 from db.models import Group
 from tests.discord.fakes import (
@@ -147,7 +146,7 @@ async def test_removal_pauses_the_group_and_joining_again_resumes_it(
     left = record_leaves(studybot, monkeypatch)
     group_id = core.group_for_guild_sync(GUILD_ID, channel_id=CHANNEL_ID, channel_name="study")
     studybot.scheduler.build_jobs()
-    assert job_id(group_id, REVIEW_DUTY) in job_ids(studybot)
+    assert studybot.scheduler.job_of(group_id, REVIEW_DUTY) in job_ids(studybot)
     ours = cached_guild(studybot, GUILD_ID, "study group")
 
     await studybot.on_guild_remove(ours)
@@ -156,7 +155,7 @@ async def test_removal_pauses_the_group_and_joining_again_resumes_it(
 
     await studybot.on_guild_join(ours)
     assert paused_at(core, GUILD_ID) is None
-    assert job_id(group_id, REVIEW_DUTY) in job_ids(studybot)
+    assert studybot.scheduler.job_of(group_id, REVIEW_DUTY) in job_ids(studybot)
     assert left == []
 
 
@@ -178,7 +177,7 @@ async def test_ready_leaves_other_servers_then_starts_the_duties_once(
     await studybot.on_ready()
     assert left == [OTHER_GUILD]
     assert starts == ["duties"]
-    assert job_id(group_id, REVIEW_DUTY) in job_ids(studybot)
+    assert studybot.scheduler.job_of(group_id, REVIEW_DUTY) in job_ids(studybot)
     await studybot.on_ready()  # a new gateway session: duties are not started twice
     assert starts == ["duties"]
 

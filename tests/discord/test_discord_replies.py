@@ -31,7 +31,7 @@ from bot.commands import COMMANDS
 from bot.core import Core
 from bot.i18n import text
 from bot.replies import Reply
-from bot.services import competition, groups, problems, progress, rotation
+from bot.services import competition, groups, problems, progress, quiz, rotation
 from bot.services.code_runs import CodeRunner
 from bot.services.groups import MAX_REMINDER_MINUTES
 from sandbox.result import JobSpec, RunResult
@@ -274,6 +274,7 @@ RANGES = {
     ("progress", "delete", "id"): (1, MAX_ID),
     ("schedule", "set", "reminder"): (0, MAX_REMINDER_MINUTES),
     ("competition", "set", "limit"): (0, competition.MAX_DAILY_LIMIT),
+    ("quiz", "answer", "choice"): (1, quiz.MAX_CHOICE),
 }
 ENTRY_LENGTHS = {
     "note": progress.MAX_NOTE,
@@ -292,6 +293,7 @@ LENGTHS = {
     ("run", "code"): MAX_CODE,
     ("schedule", "dayoff", "reason"): groups.MAX_DAY_OFF_REASON,
     ("problem", "solved", "link"): problems.MAX_LINK,
+    **{("quiz", name, "card"): quiz.MAX_CARD_ID for name in ("reveal", "grade", "answer")},
 }
 # numbers without a limit in the services
 UNBOUNDED = {("progress", "log", "score"), ("progress", "edit", "score")}
@@ -408,6 +410,7 @@ async def test_admin_commands_read_naturally_in_korean(studybot: StudyBot) -> No
         "관리 기록 잊기",
         "관리 대회 설정",
         "관리 대회 과제",
+        "관리 실행기 상태",
     }
     for node in [admin, *admin["options"]]:  # the group texts are new: no English in them
         for korean in (_korean(node), node["description_localizations"]["ko"]):

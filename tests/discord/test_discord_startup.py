@@ -13,6 +13,7 @@ import pytest
 
 from bot.adapters.discord.bot import StudyBot
 from bot.adapters.discord.main import bot_intents, run_discord
+from bot.adapters.discord.quiz_views import QuizButton
 from bot.adapters.discord.translator import StudyTranslator
 from bot.adapters.discord.views import SwapButton
 from bot.config import Settings
@@ -30,6 +31,7 @@ COMMAND_NAMES = {
     "competition",
     "lesson",
     "run",
+    "quiz",
     "Run Python",  # the message command
 }
 
@@ -53,12 +55,14 @@ async def test_installs_cogs_buttons_and_translator(studybot: StudyBot) -> None:
         "Members",
         "Problems",
         "Progress",
+        "Quiz",
         "Rotation",
         "Schedule",
     }
     assert isinstance(studybot.tree.translator, StudyTranslator)
     store = studybot._connection._view_store
     assert SwapButton in store._dynamic_items.values()
+    assert QuizButton in store._dynamic_items.values()
     names = {c.name for c in studybot.tree.get_commands()}
     assert names == COMMAND_NAMES
 

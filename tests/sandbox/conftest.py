@@ -18,6 +18,8 @@ import pytest_asyncio
 
 from sandbox import Sandbox, SandboxConfig
 from sandbox.core import probe
+from sandbox.forkserver import ForkPool
+from sandbox.pool import WarmPool
 
 REQUIRE_ENV = "STUDYBOT_REQUIRE_SANDBOX"
 REPO = Path(__file__).resolve().parents[2]
@@ -79,16 +81,37 @@ def need_sandbox() -> None:
     pytest.skip(f"{SKIP_PREFIX}: {reason}")
 
 
+MODES = {True: "fork-server", False: "single-use"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test on the ``sandbox`` fixture runs through both ways of serving CPU jobs:
+    the fork server (the default) and single-use sandboxes (what GPU lanes use), unless
+    its ``sandbox_config`` marker names one."""
+    if "sandbox" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("sandbox_config")
+    fixed = marker.kwargs.get("fork_server") if marker else None
+    modes = [fixed] if fixed is not None else list(MODES)
+    metafunc.parametrize("sandbox", modes, indirect=True, ids=[MODES[mode] for mode in modes])
+
+
 @pytest_asyncio.fixture
 async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     """A started sandbox with FAST limits (``@pytest.mark.sandbox_config(key=value)``
-    changes them)."""
+    changes them), serving CPU jobs by the fork server or by single-use sandboxes."""
     need_sandbox()
     marker = request.node.get_closest_marker("sandbox_config")
     config = FAST.with_limits(**(marker.kwargs if marker else {}))
+    config = config.with_limits(fork_server=getattr(request, "param", config.fork_server))
     box = Sandbox(config)
     await box.start()
     assert box.sandboxed, box.unavailable_reason
+    pool = box.pools["cpu"]
+    if config.fork_server:  # never a silent fallback to single-use sandboxes
+        assert box.fork_problem is None and isinstance(pool, ForkPool), box.fork_problem
+    else:
+        assert isinstance(pool, WarmPool)
     try:
         yield box
     finally:

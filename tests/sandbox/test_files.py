@@ -120,3 +120,35 @@ def test_job_spec_is_validated() -> None:
         JobSpec(timeout_s=0)
     with pytest.raises(ValueError):
         JobSpec(memory_mb=10)
+
+
+def test_refusals_are_also_given_as_message_keys_and_the_reply_says_them() -> None:
+    import struct
+
+    from bot.replies import Text
+    from bot.services.code_runs import result_reply
+    from sandbox.result import DroppedFile, RunResult
+
+    header = struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", 30000, 30000) + b"\x08\x02\0\0\0"
+    bomb = PNG_MAGIC + header + b"\0" * 8
+    dropped: list[DroppedFile] = []
+    accepted, notes = check(
+        [{"file": "bomb.png", "data": bomb}, {"file": "x.exe", "data": b"MZ"}],
+        files_max=4,
+        png_max=1 << 20,
+        dropped=dropped,
+    )
+    assert accepted == [] and len(notes) == 2
+    assert [(d.name, d.reason) for d in dropped] == [
+        ("bomb.png", "image_too_large"),
+        ("x.exe", "kind"),
+    ]
+    reply = result_reply(RunResult(status="ok", exit_code=0, dropped=tuple(dropped)), Text("x"))
+    shown = [
+        line for line in reply.lines if isinstance(line, Text) and line.key.startswith("runs.")
+    ]
+    assert [line.key for line in shown] == [
+        "runs.file_dropped.image_too_large",
+        "runs.file_dropped.kind",
+    ]
+    assert shown[0].params["width"] == 30000 and shown[0].params["name"] == "bomb.png"

@@ -15,12 +15,15 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import replace
 
 import pytest
 
 from sandbox import JobSpec, RunResult, Sandbox
 from sandbox.core import probe
+from sandbox.forkserver import ForkPool
+from sandbox.pool import WarmPool
 from sandbox.slot import Slot
 from tests.sandbox.conftest import FAST, REPO, need_sandbox
 
@@ -33,6 +36,23 @@ def program(text: str) -> str:
 
 async def run(box: Sandbox, code: str | bytes, **job: object) -> RunResult:
     return await box.run(code, JobSpec(**job))  # type: ignore[arg-type]
+
+
+# how a job finds the status pipe without being told: the write-only pipes among its
+# descriptors, other than stdout and stderr (none when the job does not hold it)
+FIND_STATUS_FD = program("""
+    def status_fd():
+        import fcntl, os
+        for name in sorted(os.listdir("/proc/self/fd"), key=int):
+            fd = int(name)
+            try:
+                if fd > 2 and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                    if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+                        return fd
+            except OSError:
+                pass
+        return os.open("/dev/null", os.O_WRONLY)
+""")
 
 
 def lines(result: RunResult) -> dict[str, str]:
@@ -467,6 +487,119 @@ async def test_nothing_persists_between_jobs(sandbox: Sandbox) -> None:
     assert lines(first)["CONTROL"] != found["CONTROL"]  # reseeded per job
 
 
+@pytest.mark.sandbox_config(fork_server=True)
+async def test_forked_jobs_leave_nothing_for_the_next_one(sandbox: Sandbox) -> None:
+    """Jobs forked from one warm zygote: a daemon, files in /tmp, /dev/shm and /out, and a
+    signal to everything it can see from one job reach neither the next job nor the
+    zygote; each job sees only its own pid namespace, and the RNGs differ per job."""
+    pool = sandbox.pools["cpu"]
+    assert isinstance(pool, ForkPool)
+    first = await run(
+        sandbox,
+        program("""
+            import os, random, select, signal, numpy
+            for path in ("/tmp/left", "/dev/shm/left", "/out/left.bin"):
+                with open(path, "w") as f:
+                    f.write("from the first job")
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    select.select([], [], [], 60)  # a daemon that wants to outlive the job
+                os._exit(0)
+            os.wait()
+            print("pids=" + ",".join(sorted(p for p in os.listdir("/proc") if p.isdigit())))
+            print("rng=", random.random(), numpy.random.rand())
+            print("CONTROL=first")
+        """),
+    )
+    assert first.status == "ok", first
+    await sandbox.settle()  # the job's cgroup is empty and removed
+    server = pool.server
+    assert server is not None and server.slot is not None and server.slot.cgroup is not None
+    assert server.uid not in {_uid_of(pid) for pid in _pids_except(server.slot.cgroup.procs())}
+    killer = await run(
+        sandbox,
+        program("""
+            import os, signal
+            for target in (-1, 1, 2, 3):
+                try:
+                    os.kill(target, signal.SIGKILL if target != 1 else signal.SIGTERM)
+                except OSError:
+                    pass
+            print("CONTROL=survived")
+        """),
+    )
+    assert killer.status in ("ok", "signal"), killer
+    second = await run(
+        sandbox,
+        program("""
+            import os, random, numpy
+            for path in ("/tmp/left", "/dev/shm/left", "/out/left.bin"):
+                print(path + "=" + str(os.path.exists(path)))
+            print("listing=" + ",".join(sorted(os.listdir("/tmp") + os.listdir("/dev/shm"))))
+            print("pids=" + ",".join(sorted(p for p in os.listdir("/proc") if p.isdigit())))
+            print("rng=", random.random(), numpy.random.rand())
+            print("CONTROL=second")
+        """),
+    )
+    assert second.status == "ok", second
+    found, before = lines(second), lines(first)
+    for path in ("/tmp/left", "/dev/shm/left", "/out/left.bin"):
+        assert found[path] == "False", second.stdout
+    assert found["listing"] == ""
+    assert before["pids"] == "1,3"  # the job and its daemon (its first child exited)
+    assert found["pids"] == "1"  # the daemon is gone, nothing else is seen
+    assert found["rng"] != before["rng"]
+    assert pool.server is server and server.alive and pool.started == 1  # never hurt
+
+
+def _pids_except(keep: list[int]) -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in keep]
+
+
+def _uid_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return int(next(line for line in handle if line.startswith("Uid:")).split()[1])
+    except (OSError, StopIteration):
+        return None
+
+
+@pytest.mark.sandbox_config(fork_server=True)
+async def test_the_mount_table_shows_no_host_path_of_the_packages(sandbox: Sandbox) -> None:
+    """The packages come from the host's venv; a job's mount table names no host folder
+    of it (the fork server shows them through an overlay and drops the original bind).
+    Single-use sandboxes (GPU lanes) still show it: bubblewrap 0.8 has no way around it."""
+    assert sandbox.plan is not None
+    host_path = sandbox.plan.runtime.site_packages
+    result = await run(
+        sandbox,
+        "import numpy\nprint(open('/proc/self/mountinfo').read())\nprint('CONTROL', numpy.__file__)\n",
+    )
+    assert result.status == "ok", result
+    assert "CONTROL /opt/site-packages/numpy/" in result.stdout  # the packages are there
+    assert host_path not in result.stdout
+    for part in (str(REPO), ".venv"):
+        assert part not in result.stdout, (part, result.stdout)
+
+
+async def test_jobs_hold_no_capabilities(sandbox: Sandbox) -> None:
+    result = await run(
+        sandbox,
+        program("""
+            fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+            for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"):
+                print(key + "=" + fields[key].strip())
+            print("CONTROL=done")
+        """),
+    )
+    assert result.status == "ok", result
+    found = lines(result)
+    for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(found[key], 16) == 0, (key, result.stdout)
+    assert found["NoNewPrivs"] == "1" and found["Seccomp"] == "2"
+
+
 # --- the host's files and other processes ----------------------------------------------
 
 
@@ -579,7 +712,8 @@ async def test_no_inotify_or_fanotify(sandbox: Sandbox) -> None:
 async def test_hostile_output_files_are_handled_safely(sandbox: Sandbox) -> None:
     result = await run(
         sandbox,
-        program("""
+        FIND_STATUS_FD
+        + program("""
             import json, os, sys
             os.symlink("/etc/passwd", "/out/passwd.txt")
             os.symlink("/etc/ld.so.cache", "/out/cache.png")
@@ -597,8 +731,7 @@ async def test_hostile_output_files_are_handled_safely(sandbox: Sandbox) -> None
                 with open(f"/out/note{i}.txt", "w") as f:
                     f.write(f"note {i}")
             # forge the launcher's report: names with folders in them, a flood of files
-            config = json.loads(open("/proc/self/cmdline", "rb").read().split(b"\\0")[-2])
-            fd = config["status_fd"]
+            fd = status_fd()
             import base64
             data = base64.b64encode(b"forged").decode()
             for name in ("../../etc/evil.txt", "/abs/evil2.txt", "..", ".hidden.txt", 7):
@@ -628,10 +761,10 @@ async def test_garbage_on_the_status_channel_is_not_a_sandbox_error(sandbox: San
     """A line that the JSON parser cannot handle (RecursionError) is the job's garbage."""
     result = await run(
         sandbox,
-        program("""
+        FIND_STATUS_FD
+        + program("""
             import json, os
-            config = json.loads(open("/proc/self/cmdline", "rb").read().split(b"\\0")[-2])
-            fd = config["status_fd"]
+            fd = status_fd()
             os.write(fd, b"[" * 200000 + b"\\n")
             os.write(fd, b'{"exit": ' + b"[" * 5000 + b"\\n")
             os.write(fd, b'{"file": "x.txt", "data": ' + b"{" * 5000 + b"\\n")
@@ -644,6 +777,93 @@ async def test_garbage_on_the_status_channel_is_not_a_sandbox_error(sandbox: San
     assert result.exit_code == 0
     assert result.stdout == "CONTROL=done\n"
     assert [f.name for f in result.files] == ["kept.txt"]
+
+
+class LoopProbe:
+    """The event loop's longest stretch of work between two ticks of a ticker task,
+    measured in the loop thread's CPU time (``time.thread_time``): what a parse on the
+    loop costs shows up, while the machine's load (the thread waiting for a core) does
+    not, so the bound does not depend on what else runs on this host."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        last = time.thread_time()
+        while True:
+            await asyncio.sleep(0.002)
+            now = time.thread_time()
+            self.worst = max(self.worst, now - last)
+            self.ticks += 1
+            last = now
+
+    def __enter__(self) -> LoopProbe:
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+@pytest.mark.sandbox_config(file_kb=2048, files_max=8, output_kb=64)
+async def test_a_flood_of_nested_json_on_the_status_pipe_stays_cheap(sandbox: Sandbox) -> None:
+    """Megabytes of deeply nested JSON (shaped like file records), a million empty lines
+    and an endless stream on the status pipe: the host never parses them on its event
+    loop (worst stretch of loop work < 50 ms while two such jobs run), keeps none of it,
+    and answers within the job's time limit with the job's real exit."""
+    flood = FIND_STATUS_FD + program("""
+        import os
+        fd = status_fd()
+        nested = b"[" * 900 + b"0" + b"]" * 900
+        line = b'{"file": [' + b",".join([nested] * 1400) + b"]}\\n"  # 2.5 MB, valid JSON
+        for _ in range(12):
+            os.write(fd, line)
+        os.write(fd, b"\\n" * 1_000_000)
+        os.write(fd, b"[" * 3_000_000 + b"\\n")
+        print("CONTROL=flooded", flush=True)
+    """)
+    with LoopProbe() as probe:
+        results = await asyncio.gather(
+            run(sandbox, flood, member_id=1, timeout_s=8),
+            run(sandbox, flood, member_id=2, timeout_s=8),
+        )
+    for result in results:
+        assert result.status == "ok", result
+        assert result.stdout == "CONTROL=flooded\n"
+        assert result.files == ()
+        assert result.wall_ms < 8000
+    assert probe.ticks > 0
+    assert probe.worst < 0.050, f"the event loop worked {probe.worst * 1000:.0f} ms in one go"
+
+
+async def test_the_launcher_s_settings_are_not_on_the_command_line(sandbox: Sandbox) -> None:
+    """The launcher reads its settings from its standard input and closes it: the job
+    finds no map of its descriptors on any command line it can read."""
+    result = await run(
+        sandbox,
+        program("""
+            import os, re
+            lines = []
+            for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+                try:
+                    lines.append(open(f"/proc/{pid}/cmdline", "rb").read().decode("latin-1"))
+                except OSError:
+                    pass
+            print("cmdlines=" + repr(lines).replace("\\n", " ")[-400:])
+            fd_map = re.compile(r'"(status|job)_fd": *[0-9]')
+            print("fd_map=" + str(any(fd_map.search(line) for line in lines)))
+            print("stdin=" + os.readlink("/proc/self/fd/0"))
+            print("CONTROL=done")
+        """),
+    )
+    assert result.status == "ok", result
+    found = lines(result)
+    assert found["CONTROL"] == "done"
+    assert found["fd_map"] == "False", found["cmdlines"]
+    assert found["stdin"] == "/dev/null"
 
 
 async def test_image_bombs_are_refused(sandbox: Sandbox) -> None:
@@ -668,6 +888,13 @@ async def test_image_bombs_are_refused(sandbox: Sandbox) -> None:
     assert [f.name for f in result.files] == ["small.png"], result
     assert any("bomb.png" in note and "30000" in note for note in result.notes), result.notes
     assert any("wide.png" in note for note in result.notes), result.notes
+    bomb = next(d for d in result.dropped if d.name == "bomb.png")  # for the member's message
+    assert (bomb.reason, bomb.params["width"], bomb.params["height"]) == (
+        "image_too_large",
+        30000,
+        30000,
+    )
+    assert [d.name for d in result.dropped] == ["bomb.png", "wide.png"]
 
 
 async def test_invalid_unicode_and_nul_bytes(sandbox: Sandbox) -> None:
@@ -718,8 +945,10 @@ async def test_many_concurrent_jobs_and_queue_positions(sandbox: Sandbox) -> Non
 # --- the pool recovers; sandboxes do not outlive the bot ---------------------------------
 
 
+@pytest.mark.sandbox_config(fork_server=False)
 async def test_the_pool_replaces_a_sandbox_that_died_while_idle(sandbox: Sandbox) -> None:
     pool = sandbox.pools["cpu"]
+    assert isinstance(pool, WarmPool)
     assert await pool.wait_ready(1, timeout=30)
     idle = pool._ready[0]
     assert idle.child is not None
@@ -730,7 +959,23 @@ async def test_the_pool_replaces_a_sandbox_that_died_while_idle(sandbox: Sandbox
     assert result.stdout == "still serving\n", result
 
 
-def test_sandboxes_die_with_the_bot() -> None:
+@pytest.mark.sandbox_config(fork_server=True)
+async def test_the_fork_server_is_replaced_when_it_dies(sandbox: Sandbox) -> None:
+    pool = sandbox.pools["cpu"]
+    assert isinstance(pool, ForkPool)
+    assert await pool.wait_ready(timeout=30)
+    server = pool.server
+    assert server is not None and server.slot is not None and server.slot.child is not None
+    server.slot.kill()  # as if the kernel had killed the zygote
+    await asyncio.wait_for(server.slot.child.wait(), 10)
+    assert not server.alive
+    result = await run(sandbox, "print('still serving')")
+    assert result.stdout == "still serving\n", result
+    assert pool.server is not server and pool.started == 2
+
+
+@pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "single-use"])
+def test_sandboxes_die_with_the_bot(fork_server: bool) -> None:
     """A bot that crashes (SIGKILL, no cleanup) takes its warm sandboxes with it."""
     need_sandbox()
     script = program("""
@@ -739,21 +984,25 @@ def test_sandboxes_die_with_the_bot() -> None:
         from tests.sandbox.conftest import FAST
 
         async def main():
-            box = await Sandbox(FAST.with_limits(pool_size=2)).start()
+            box = await Sandbox(FAST.with_limits(pool_size=2, fork_server=FORK)).start()
             await box.wait_ready()
-            pids = [pid for slot in box.pools["cpu"]._ready for pid in slot.cgroup.procs()]
+            pool = box.pools["cpu"]
+            slots = [pool.server.slot] if FORK else pool._ready
+            pids = [pid for slot in slots for pid in slot.cgroup.procs()]
             print(" ".join(str(p) for p in pids), flush=True)
             await asyncio.Event().wait()
 
         asyncio.run(main())
     """)
+    script = f"FORK = {fork_server}\n" + script
     bot = subprocess.Popen(
         [sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
     try:
         assert bot.stdout is not None
         pids = {int(pid) for pid in bot.stdout.readline().split()}
-        assert len(pids) >= 4  # bubblewrap and the launcher of each of the two sandboxes
+        # bubblewrap and the launcher of each sandbox (the fork server: one sandbox)
+        assert len(pids) >= (2 if fork_server else 4)
         watchers = {pid: os.pidfd_open(pid) for pid in pids}
         uids = set()
         for pid in pids:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.schedule.duties import DUTIES
 from bot.schedule.planner import due_between
-from bot.schedule.scheduler import DutyScheduler, job_id
+from bot.schedule.scheduler import DutyScheduler
 from bot.services.duty_runs import DEADLINE_DUTY, REVIEW_DUTY
 from db.models import Group, OutboxMessage
 from tests.conftest import GUILD_ID, Harness
@@ -73,15 +73,17 @@ async def test_scheduler_drops_and_restores_a_paused_groups_jobs(harness: Harnes
     scheduler = DutyScheduler(harness.core)
     harness.core.pause_guild_sync(GUILD_ID)
     scheduler.build_jobs()
-    assert job_ids(scheduler) == {job_id(other, duty) for duty in DUTIES}
+    assert job_ids(scheduler) == {scheduler.job_of(other, duty) for duty in DUTIES}
+    assert scheduler.job_of(harness.group_id, REVIEW_DUTY) is None
 
     harness.core.resume_guild_sync(GUILD_ID)
     scheduler.refresh_group(harness.group_id)
-    assert job_id(harness.group_id, REVIEW_DUTY) in job_ids(scheduler)
+    assert scheduler.job_of(harness.group_id, REVIEW_DUTY) in job_ids(scheduler)
 
     harness.core.pause_guild_sync(GUILD_ID)
     scheduler.refresh_group(harness.group_id)
-    assert job_ids(scheduler) == {job_id(other, duty) for duty in DUTIES}
+    assert job_ids(scheduler) == {scheduler.job_of(other, duty) for duty in DUTIES}
+    assert scheduler.job_of(harness.group_id, REVIEW_DUTY) is None
 
 
 async def test_a_job_firing_for_a_paused_group_posts_nothing(harness: Harness) -> None:

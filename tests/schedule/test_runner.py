@@ -78,16 +78,16 @@ def test_one_failing_group_does_not_stop_the_others(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     other = harness.core.group_for_guild_sync(99, channel_id=7, channel_name="other")
-    original = duties.moderator_for
+    original = duties.review_posts
 
-    def broken_for_first_group(session, group: Group, day, now):  # type: ignore[no-untyped-def]
+    def broken_for_first_group(session, group: Group, day, now, facts):  # type: ignore[no-untyped-def]
         if group.id == harness.group_id:
             raise RuntimeError("database hiccup")
-        return original(session, group, day, now)
+        return original(session, group, day, now, facts)
 
     harness.at("2026-12-07 10:00")
     with (
-        mock.patch.object(duties, "moderator_for", broken_for_first_group),
+        mock.patch.object(duties, "review_posts", broken_for_first_group),
         caplog.at_level(logging.ERROR, logger="bot.schedule.runner"),
     ):
         posted = reviews(harness.core.reconcile_sync())

@@ -38,6 +38,7 @@ NOT_MODERATOR = "error.pick_not_moderator"
 NOT_OWNER = "error.progress_not_yours"
 REFUSALS = {ADMIN_ONLY, NOT_MEMBER, NOT_YOURS, NOT_MODERATOR, NOT_OWNER}
 READ_ONLY = {
+    "sandbox status",
     "member list",
     "mod today",
     "mod schedule",
@@ -55,6 +56,12 @@ READ_ONLY = {
     "lesson show",
     "lesson run",
     "run",
+    "quiz reveal",  # refused (no card on the table): the matrix only checks who may ask
+    "quiz grade",
+    "quiz answer",
+    "quiz stats",
+    "quiz stats group",
+    "quiz export",
 }
 FREE_PROBLEM = "$free"  # replaced by a problem nobody has picked yet
 
@@ -193,6 +200,7 @@ CASES = [
         "progress reminder", "progress reminder", {"mode": "dm"}, members("progress.reminder_set")
     ),
     Case("progress forget", "progress forget", {"user": "bob"}, admins("progress.forgot")),
+    Case("sandbox status", "sandbox status", {}, admins("remote.status.local")),
     Case("competition show", "competition show", {}, everyone("competition.show")),
     Case(
         "competition set",
@@ -206,6 +214,15 @@ CASES = [
         {"name": "cola", "metric": "mcc"},
         admins("competition.task_added"),
     ),
+    # the review quiz: members only, each on their own cards (tests/quiz)
+    Case("quiz", "quiz", {}, members("quiz.card")),
+    Case("quiz reveal", "quiz reveal", {}, members("quiz.no_card")),
+    Case("quiz grade", "quiz grade", {"result": "knew"}, members("quiz.no_card")),
+    Case("quiz answer", "quiz answer", {"choice": 2}, members("quiz.no_card")),
+    Case("quiz stats", "quiz stats", {}, members("quiz.stats_me")),
+    Case("quiz stats group", "quiz stats", {"scope": "group"}, members("quiz.stats_group")),
+    Case("quiz nudge", "quiz nudge", {"time": "20:00"}, members("quiz.nudge_set")),
+    Case("quiz export", "quiz export", {}, members("quiz.export")),
 ]
 
 

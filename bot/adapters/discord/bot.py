@@ -9,6 +9,12 @@ Its life: commands are synced at start-up only when their payload changed since 
 sync (the hash is kept in ``bot_state``); duties start once the gateway says which servers
 the bot is in; closing stops the duties, releases the outbox rows this process claimed
 and closes the sandbox.
+
+It is auto-sharded (discord.py's ``AutoShardedBot``): it runs as many shards as Discord
+recommends (``GET /gateway/bot``; required past 2,500 servers), or ``STUDYBOT_SHARD_IDS``
+of ``STUDYBOT_SHARD_COUNT`` when several processes share the shards: each then owns its
+shards' servers (``shards.ownership``) for duties and pausing, while any process may
+deliver any post (the outbox claim keeps one from posting twice).
 """
 
 from __future__ import annotations
@@ -26,15 +32,17 @@ from discord.ext import commands
 
 from bot.adapters.discord import dispatch
 from bot.adapters.discord.cogs import EXTENSIONS
-from bot.adapters.discord.delivery import DiscordChannelSender, OutboxLoop
+from bot.adapters.discord.delivery import DiscordChannelSender, OutboxLoop, Pace
 from bot.adapters.discord.errors import report_error
 from bot.adapters.discord.presence import MemberPresence
+from bot.adapters.discord.quiz_views import QUIZ_ITEMS
 from bot.adapters.discord.rendering import (
     ALLOWED_MENTIONS,
     COMMAND_IDS,
     locale_of_user,
     render_reply,
 )
+from bot.adapters.discord.shards import ownership
 from bot.adapters.discord.translator import StudyTranslator
 from bot.adapters.discord.views import DYNAMIC_ITEMS
 from bot.commands import Call
@@ -81,7 +89,7 @@ class StudyTree(app_commands.CommandTree["StudyBot"]):
         await report_error(interaction, error)
 
 
-class StudyBot(commands.Bot):
+class StudyBot(commands.AutoShardedBot):
     """Slash commands over the shared core. Everything it needs comes in here.
 
     ``serving=False`` makes a bot that only installs its commands when it logs in (no
@@ -97,21 +105,33 @@ class StudyBot(commands.Bot):
         defer_after: float = dispatch.DEFER_AFTER,
         serving: bool = True,
     ) -> None:
+        sharding: dict[str, Any] = {}
+        if settings.shard_count is not None:  # else: as many as Discord recommends
+            sharding["shard_count"] = settings.shard_count
+            if settings.shard_ids:
+                sharding["shard_ids"] = list(settings.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,  # never used: see on_message
             help_command=None,
             intents=intents or bot_intents(),
             tree_cls=StudyTree,
             allowed_mentions=ALLOWED_MENTIONS,
+            **sharding,
         )
+        self.owns = ownership(settings.shard_count, settings.shard_ids)
         self.core = core
         self.settings = settings
         self.serving = serving
         self.defer_after = defer_after  # seconds before a slow answer is deferred
-        self.outbox = OutboxLoop(core, DiscordChannelSender(self), settings.outbox_poll_seconds)
+        self.outbox = OutboxLoop(
+            core,
+            DiscordChannelSender(self),
+            settings.outbox_poll_seconds,
+            pace=Pace(core.services.clock),
+        )
         self.presence = MemberPresence(self.fetch_member, core.services.clock)
         self.scheduler = DutyScheduler(
-            core, after_run=self.outbox.poke, presence_check=self.presence.gone
+            core, after_run=self.outbox.poke, presence_check=self.presence.gone, owns=self.owns
         )
         self._outbox_task: asyncio.Task[None] | None = None
         self._duties_started = False
@@ -136,6 +156,7 @@ class StudyBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*QUIZ_ITEMS)  # the review quiz's buttons
 
     async def on_ready(self) -> None:
         """The gateway listed every server the bot is in: leave those not allowed, pause
@@ -144,7 +165,7 @@ class StudyBot(commands.Bot):
         log.info("connected as %s to %d server(s)", self.user, len(guilds))
         await self.leave_other_servers(guilds)
         present = [guild.id for guild in guilds if self.serves(guild.id)]
-        paused, resumed = await self.core.run(self.core.match_guilds_sync, present)
+        paused, resumed = await self.core.run(self.core.match_guilds_sync, present, self.owns)
         for group_id in paused:
             log.warning(
                 "group %s is paused: its server removed the bot while it was away", group_id

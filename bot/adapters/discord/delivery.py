@@ -11,6 +11,12 @@ direct messages, the post's moment has passed). A channel post given up for a re
 admins can fix is reported with the permissions the bot lacks there (from the cache).
 ``OutboxLoop`` runs it every ``outbox_poll_seconds`` and at once when poked (after each
 scheduled duty run).
+
+At 09:30 thousands of groups post at once, so delivery keeps to Discord's own limits
+instead of running into them (``Pace``: about 50 requests a second in all, 5 per 5
+seconds per channel and route; it waits on the injected clock), and each batch goes out
+in a fair order (``fair_order``: round-robin across groups, each group's posts in order),
+so no group waits for another's whole backlog.
 """
 
 from __future__ import annotations
@@ -18,8 +24,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import aiohttp
@@ -27,6 +36,7 @@ import discord
 
 from bot.adapters.discord.channels import missing_in
 from bot.adapters.discord.rendering import Outgoing, render_reply
+from bot.clock import Clock
 from bot.core import Core
 from bot.services import outbox
 from bot.services.outbox import Pending
@@ -35,9 +45,11 @@ __all__ = [
     "ChannelSender",
     "DiscordChannelSender",
     "OutboxLoop",
+    "Pace",
     "Verdict",
     "classify",
     "deliver_pending",
+    "fair_order",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,6 +65,88 @@ MISSING_ACCESS = 50001
 CANNOT_DM = 50007
 MISSING_PERMISSIONS = 50013
 THREAD_ALREADY_CREATED = 160004
+
+
+# Discord's rate limits (developer documentation, "Rate Limits"): about 50 requests per
+# second per bot in all, and per-route buckets, a channel's messages commonly 5 per 5 s
+GLOBAL_PER_SECOND = 50
+CHANNEL_BUCKET = 5
+CHANNEL_WINDOW = timedelta(seconds=5)
+SECOND = timedelta(seconds=1)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Pace:
+    """Waits, before each request, until Discord's limits allow it: at most
+    ``per_second`` requests in any second, and ``bucket`` requests of one kind in one
+    channel within ``window``. Time is the injected clock's; ``sleep`` waits (the real
+    ``asyncio.sleep``, or one that moves a simulated clock; a clock that stands still
+    across a wait is not waited for)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        sleep: Sleep = asyncio.sleep,
+        per_second: int = GLOBAL_PER_SECOND,
+        bucket: int = CHANNEL_BUCKET,
+        window: timedelta = CHANNEL_WINDOW,
+    ) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.per_second = per_second
+        self.bucket = bucket
+        self.window = window
+        self._sent: deque[datetime] = deque()
+        self._buckets: dict[tuple[str, int], deque[datetime]] = {}
+        self.waited = timedelta(0)  # how long requests waited for the limits, in all
+
+    def _wait(self, now: datetime, key: tuple[str, int] | None) -> timedelta:
+        while self._sent and now - self._sent[0] >= SECOND:
+            self._sent.popleft()
+        wait = timedelta(0)
+        if len(self._sent) >= self.per_second:
+            wait = self._sent[0] + SECOND - now
+        if key is not None:
+            sent = self._buckets.get(key)
+            while sent and now - sent[0] >= self.window:
+                sent.popleft()
+            if sent is not None and not sent:
+                del self._buckets[key]  # (thousands of channels: keep only busy ones)
+            elif sent is not None and len(sent) >= self.bucket:
+                wait = max(wait, sent[0] + self.window - now)
+        return wait
+
+    async def take(self, kind: str, target: int | None) -> None:
+        """One request of ``kind`` to ``target`` (a channel, or a user for direct
+        messages; None: counted in the global limit only)."""
+        key = None if target is None else (kind, target)
+        while True:
+            now = self.clock.now()
+            wait = self._wait(now, key)
+            if wait <= timedelta(0):
+                break
+            self.waited += wait
+            await self.sleep(math.ceil(wait.total_seconds() * 1_000_000) / 1_000_000)
+            if self.clock.now() == now:  # a clock held still (a test's): nothing to wait for
+                break
+        self._sent.append(now)
+        if key is not None:
+            self._buckets.setdefault(key, deque()).append(now)
+
+
+def fair_order(items: Sequence[Pending]) -> list[Pending]:
+    """Round-robin across lanes (a group's channel, a member's direct messages): the first
+    post of every lane, then the second of every lane ...; each lane keeps its order
+    (a thread's posts after the post they start from)."""
+    lanes: dict[tuple[int, int | None], list[Pending]] = {}
+    for item in items:
+        lanes.setdefault((item.group_id, item.user_id), []).append(item)
+    ordered: list[Pending] = []
+    depth = max((len(lane) for lane in lanes.values()), default=0)
+    for n in range(depth):
+        ordered.extend(lane[n] for lane in lanes.values() if n < len(lane))
+    return ordered
 
 
 class ChannelSender(Protocol):
@@ -140,9 +234,10 @@ def _describe(exc: BaseException) -> str:
 class _Batch:
     """One batch's deliveries, in claim order."""
 
-    def __init__(self, core: Core, sender: ChannelSender) -> None:
+    def __init__(self, core: Core, sender: ChannelSender, pace: Pace | None = None) -> None:
         self.core = core
         self.sender = sender
+        self.pace = pace
         self.messages: dict[int, int] = {}  # row → its message, delivered in this batch
         self.threads: dict[int, int] = {}  # row → the thread started from its message
         self.waiting: set[tuple[int, int | None]] = set()  # lanes held up in this batch
@@ -160,6 +255,7 @@ class _Batch:
         thread = self.threads.get(item.parent_id) or item.thread_id
         if thread is None:
             name = (item.thread_name or str(parent_message))[:MAX_THREAD_NAME]
+            await self._take("threads", item.channel_id)
             thread = await self.sender.start_thread(item.channel_id, parent_message, name)
             await self.core.run(self.core.mark_thread_sync, item.parent_id, thread)
         self.threads[item.parent_id] = thread
@@ -183,18 +279,25 @@ class _Batch:
         message = render_reply(item.reply, item.locale)
         try:
             if item.user_id is not None:
+                await self._take("dm", None)  # opening the DM channel
+                await self._take("dm", item.user_id)
                 sent = await self.sender.send_direct(item.user_id, message, item.nonce)
             else:
                 target = await self.target(item)
                 if target is None:  # its parent failed in this batch
                     await self.core.run(self.core.release_outbox_sync, [item.id])
                     return
+                await self._take("messages", target)
                 sent = await self.sender.send(target, message, item.nonce)
         except Exception as exc:
             await self.failure(item, exc)
         else:
             self.messages[item.id] = sent
             await self.core.run(self.core.mark_sent_sync, item.id, sent)
+
+    async def _take(self, kind: str, target: int | None) -> None:
+        if self.pace is not None:
+            await self.pace.take(kind, target)
 
     async def failure(self, item: Pending, exc: Exception) -> None:
         self.failed += 1
@@ -229,11 +332,14 @@ class _Batch:
         )
 
 
-async def deliver_pending(core: Core, sender: ChannelSender, limit: int = BATCH) -> tuple[int, int]:
-    """Deliver one batch of claimed posts; returns (claimed, failed)."""
+async def deliver_pending(
+    core: Core, sender: ChannelSender, limit: int = BATCH, pace: Pace | None = None
+) -> tuple[int, int]:
+    """Deliver one batch of claimed posts, in a fair order and at ``pace``; returns
+    (claimed, failed)."""
     pending = await core.run(core.claim_outbox_sync, limit)
-    batch = _Batch(core, sender)
-    for item in pending:
+    batch = _Batch(core, sender, pace)
+    for item in fair_order(pending):
         await batch.deliver(item)
     return len(pending), batch.failed
 
@@ -282,10 +388,19 @@ class DiscordChannelSender:
 
 
 class OutboxLoop:
-    def __init__(self, core: Core, sender: ChannelSender, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        core: Core,
+        sender: ChannelSender,
+        poll_seconds: float,
+        pace: Pace | None = None,
+        batch: int = BATCH,
+    ) -> None:
         self.core = core
         self.sender = sender
         self.poll_seconds = poll_seconds
+        self.pace = pace
+        self.batch = batch
         self._wake = asyncio.Event()
 
     async def poke(self) -> None:
@@ -295,8 +410,8 @@ class OutboxLoop:
     async def drain(self) -> None:
         """Deliver batch after batch while they come full and nothing fails."""
         while True:
-            claimed, failed = await deliver_pending(self.core, self.sender)
-            if claimed < BATCH or failed:
+            claimed, failed = await deliver_pending(self.core, self.sender, self.batch, self.pace)
+            if claimed < self.batch or failed:
                 return
 
     async def run(self, wait_ready: Callable[[], Awaitable[Any]]) -> None:

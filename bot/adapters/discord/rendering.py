@@ -16,6 +16,7 @@ from typing import Any
 import discord
 
 from bot.adapters.discord.cogs.admin import discord_path
+from bot.adapters.discord.quiz_views import is_quiz, quiz_view
 from bot.adapters.discord.views import actions_view
 from bot.i18n import discord_commands, render, text
 from bot.replies import Mention, Reply, Visibility
@@ -173,5 +174,5 @@ def render_reply(reply: Reply, locale: str, *, lead: str | None = None) -> Outgo
         content=content,
         ephemeral=reply.visibility is Visibility.PRIVATE,
         files=files,
-        view=actions_view(reply.actions, locale),
+        view=(quiz_view if is_quiz(reply.actions) else actions_view)(reply.actions, locale),
     )

@@ -11,9 +11,11 @@ pins (made by swaps) that the projection keeps.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -45,7 +47,7 @@ class Turn:
 class AwayBook:
     """Who is away on which day, for a set of members, from ``start`` on."""
 
-    def __init__(self, session: Session, members: list[Member], start: date) -> None:
+    def __init__(self, session: Session, members: Sequence[Seat], start: date) -> None:
         self._periods: dict[int, list[tuple[date, date]]] = defaultdict(list)
         if not members:
             return
@@ -60,7 +62,8 @@ class AwayBook:
             self._periods[member_id].append((begin, end))
 
     def is_away(self, member_id: int, day: date) -> bool:
-        return any(begin <= day <= end for begin, end in self._periods.get(member_id, ()))
+        periods = self._periods.get(member_id)
+        return bool(periods) and any(begin <= day <= end for begin, end in periods or ())
 
 
 def last_served(session: Session, group: Group, before: date) -> dict[int, date]:
@@ -93,18 +96,36 @@ def _pins(session: Session, group: Group, start: date) -> dict[date, tuple[int, 
     return {day: (member_id, source) for day, member_id, source in rows}
 
 
+class Seat(Protocol):
+    """A member as the rule sees one (a ``Member``, or a row of its columns)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def position(self) -> int: ...
+
+
+S = TypeVar("S", bound=Seat)
+
+
 def pick(
-    members: list[Member],
+    members: Sequence[S],
     day: date,
     last_served: dict[int, date],
     away: AwayBook,
     exclude: AbstractSet[int] = frozenset(),
-) -> Member | None:
+) -> S | None:
     """The least-recently-served eligible member (stable order breaks ties)."""
-    eligible = [m for m in members if m.id not in exclude and not away.is_away(m.id, day)]
-    if not eligible:
-        return None
-    return min(eligible, key=lambda m: (last_served.get(m.id, date.min), m.position, m.id))
+    best: S | None = None
+    best_key: tuple[date, int, int] | None = None
+    for m in members:
+        if m.id in exclude or away.is_away(m.id, day):
+            continue
+        key = (last_served.get(m.id, date.min), m.position, m.id)
+        if best_key is None or key < best_key:
+            best, best_key = m, key
+    return best
 
 
 def project(session: Session, group: Group, start: date, count: int) -> list[Turn]:

@@ -7,6 +7,7 @@ EXTENSIONS = (
     "bot.adapters.discord.cogs.members",
     "bot.adapters.discord.cogs.problems",
     "bot.adapters.discord.cogs.progress",
+    "bot.adapters.discord.cogs.quiz",
     "bot.adapters.discord.cogs.rotation",
     "bot.adapters.discord.cogs.schedule",
 )

@@ -49,17 +49,28 @@ ADMIN_COMMANDS = frozenset(
         ("progress", "forget"),
         ("competition", "set"),
         ("competition", "task"),
+        ("sandbox", "status"),
     }
 )
 
 
+# the command table's commands that are also a group's name: Discord cannot run a group,
+# so it shows them as a subcommand (the console's ``/quiz`` is Discord's ``/quiz next``)
+SHOWN_ELSEWHERE = {("quiz",): ("quiz", "next")}
+
+
 def discord_path(path: tuple[str, ...]) -> tuple[str, ...]:
     """Where Discord shows a command of the table: ``("admin", "member", "add")``."""
+    if path in SHOWN_ELSEWHERE:
+        return SHOWN_ELSEWHERE[path]
     return (ADMIN, *path) if path in ADMIN_COMMANDS else path
 
 
 def table_path(shown: tuple[str, ...]) -> tuple[str, ...]:
     """The command table's path of a command as Discord shows it."""
+    for path, where in SHOWN_ELSEWHERE.items():
+        if shown == where:
+            return path
     return shown[1:] if shown[:1] == (ADMIN,) else shown
 
 
@@ -75,6 +86,7 @@ class Admin(commands.Cog):
     problem = app_commands.Group(**command_texts("admin problem"), parent=admin)
     progress = app_commands.Group(**command_texts("admin progress"), parent=admin)
     competition = app_commands.Group(**command_texts("admin competition"), parent=admin)
+    sandbox = app_commands.Group(**command_texts("admin sandbox"), parent=admin)
 
     def __init__(self, bot: StudyBot) -> None:
         self.bot = bot
@@ -190,6 +202,12 @@ class Admin(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         """The tasks already defined, to change or remove one; a new name is typed."""
         return await task_choices(self.bot, interaction, current)
+
+    # --- where code runs ------------------------------------------------------------------
+
+    @sandbox.command(**command_texts("sandbox status"))
+    async def sandbox_status(self, interaction: discord.Interaction) -> None:
+        await self.bot.run_command(interaction, ("sandbox", "status"), {})
 
 
 async def setup(bot: StudyBot) -> None:
