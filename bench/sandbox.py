@@ -31,7 +31,8 @@ from pathlib import Path
 
 # the repository instead of this folder (whose other scripts' names, such as queue.py,
 # would shadow the standard library's modules)
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
+sys.path.remove(sys.path[0])
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lessons.catalogue import LESSONS_DIR, find_lesson, load_lessons
 from sandbox import JobSpec, RunResult, Sandbox, SandboxConfig
@@ -95,8 +96,12 @@ def idle_lane_mb(box: Sandbox) -> float | None:
         server = pool.server
         if server is None or server.slot is None or server.slot.cgroup is None:
             return None
-        total = _usage_mb(server.slot.cgroup)
-        return None if total is None else round(total / box.config.effective_concurrency, 1)
+        parts = [_usage_mb(server.slot.cgroup)]  # the zygote, and the jobs forked ahead
+        parts += [_usage_mb(job.cgroup) for job in pool._prepared if job.cgroup is not None]
+        if any(part is None for part in parts):
+            return None
+        total = sum(part for part in parts if part is not None)
+        return round(total / box.config.effective_concurrency, 1)
     sizes = [
         size
         for slot in pool._ready

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     sandbox_python: str | None = None
     sandbox_site_packages: str | None = None
     sandbox_preload_torch: bool = Field(default=True, description="warm sandboxes import torch")
+    sandbox_fork_server: bool = Field(
+        default=True, description="CPU lanes: a warm zygote forks each job (off: single-use)"
+    )
     # where jobs run: "local" (this machine) or "celery" (studybot worker processes reached
     # through a broker; sandbox.remote, README "Runners on other machines")
     sandbox_backend: Literal["local", "celery"] = "local"

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -160,7 +161,12 @@ class DutyRun(Base):
     """The claim that a daily duty ran for (group, duty, local date): at most one row."""
 
     __tablename__ = "duty_runs"
-    __table_args__ = (UniqueConstraint("group_id", "duty", "local_date"),)
+    __table_args__ = (
+        UniqueConstraint("group_id", "duty", "local_date"),
+        # the start-up catch-up: runs of a few days, and each group's latest run
+        Index("ix_duty_runs_local_date", "local_date"),
+        Index("ix_duty_runs_group_ran", "group_id", "ran_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
@@ -174,6 +180,15 @@ class OutboxMessage(Base):
     """A post committed with the state change that caused it; front ends deliver it."""
 
     __tablename__ = "outbox"
+    __table_args__ = (
+        # what the deliverer scans: the undelivered rows only (the sent ones pile up)
+        Index(
+            "ix_outbox_undelivered",
+            "id",
+            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -45,6 +46,7 @@ __all__ = ["Sandbox", "probe", "run_sync"]
 
 log = logging.getLogger("studybot.sandbox")
 SELF_TEST = b"import os, sys\nprint('self-test', os.getuid() != 0)\n"
+STALE_GROUP = re.compile(r"u([0-9]+)(?:j[0-9]+)?")
 
 
 def probe(config: SandboxConfig) -> tuple[HostPlan | None, str | None]:
@@ -73,9 +75,10 @@ def _sweep(cgroups: CgroupHost, leases: UidLeases | None) -> None:
     if leases is None:
         return
     for name in cgroups.names():
-        if not (name.startswith("u") and name[1:].isdigit()):
+        match = STALE_GROUP.fullmatch(name)  # a sandbox's, or a fork server job's
+        if match is None:
             continue
-        uid = int(name[1:])
+        uid = int(match.group(1))
         if not leases.base <= uid < leases.base + leases.count:
             continue
         try:

@@ -359,14 +359,14 @@ def use_job_streams() -> None:
 
 # --- the fork server (zygote) ---------------------------------------------------------
 #
-# One warm process per CPU lane set forks one child per job. The child (the job's
-# supervisor, trusted) moves itself into the job's cgroup with descriptors the host
-# opened, unshares mount, pid, network, IPC, UTS and cgroup namespaces, mounts private
-# size- and inode-capped tmpfs folders, and forks the job, which is pid 1 of its new pid
-# namespace: it mounts its own /proc, enters a fresh user namespace, drops every
-# capability, sets no_new_privs, lowers its limits and loads the seccomp filter before the
-# job's code runs. The supervisor waits for it and reports: the job never holds the status
-# pipe. Constants from <sched.h>, <sys/mount.h>, <linux/prctl.h>, <linux/capability.h>.
+# One warm process per CPU lane set forks one child per job into a new pid namespace (the
+# child is its pid 1). Before any of the job's code runs, the child moves itself into the
+# job's cgroup with descriptors the host opened, unshares mount, network, IPC, UTS and
+# cgroup namespaces, mounts private size- and inode-capped tmpfs folders and its own
+# /proc, enters a fresh user namespace, drops every capability, sets no_new_privs, lowers
+# its limits and loads the seccomp filter. The zygote reports each child's wait status to
+# the host. Constants from <sched.h>, <sys/mount.h>, <linux/prctl.h>,
+# <linux/capability.h>.
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -394,6 +394,7 @@ class Kernel:
         text = ctypes.c_char_p
         self.libc.mount.argtypes = [text, text, text, ctypes.c_ulong, ctypes.c_void_p]
         self.libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+        self.libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 
     def check(self, result: int, what: str) -> None:
         if result != 0:
@@ -487,7 +488,9 @@ def hide_host_paths(kernel: Kernel, packages: str, empty: str, site: str) -> Non
 
 def serve(config: Message, hello: BinaryIO) -> None:
     """The zygote's loop: one request (descriptors only) per job on the control socket,
-    one forked supervisor per request; end when the host closes the socket."""
+    one child per request, forked into a new pid namespace (it is that namespace's pid
+    1). The zygote answers each request with the child's pid and, when the child ends,
+    with its wait status: the trusted part of the job's result."""
     import array
     import gc
     import signal
@@ -497,11 +500,19 @@ def serve(config: Message, hello: BinaryIO) -> None:
     with os.fdopen(config["seccomp_fd"], "rb") as handle:
         program = handle.read()
     control = socket.socket(fileno=config["control_fd"])
+    own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+    def tell(message: Message) -> None:
+        with contextlib.suppress(OSError):
+            control.send(json.dumps(message).encode())
 
     def reap(signum: int, frame: FrameType | None) -> None:
         with contextlib.suppress(ChildProcessError):
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
+            while True:
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+                if pid <= 0:
+                    break
+                tell({"exited": pid, "status": wait_status})
 
     signal.signal(signal.SIGCHLD, reap)
     send(hello, {"ready": True, "pid": os.getpid(), "zygote": True})
@@ -524,40 +535,53 @@ def serve(config: Message, hello: BinaryIO) -> None:
         if len(fds) < 4:
             for fd in fds:
                 os.close(fd)
+            tell({"pid": None})
             continue
-        pid = os.fork()
+        # no exit report may come before the pid it is about
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+        try:
+            kernel.unshare(CLONE_NEWPID)  # the next child is pid 1 of a new pid namespace
+            pid = os.fork()
+        except OSError:
+            pid = -1
         if pid == 0:
             code = 113
             try:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
                 control.close()
                 hello.close()
-                gc.unfreeze()
-                code = supervise(config, kernel, program, list(fds))
+                os.close(own_pid_ns)  # (the warm objects stay frozen: collecting them
+                # would touch, and so copy, every page they live on)
+                code = start_job(config, kernel, program, list(fds))
             finally:
                 os._exit(code)
+        kernel.check(kernel.libc.setns(own_pid_ns, CLONE_NEWPID), "setns")  # back to ours
         for fd in fds:
             os.close(fd)
+        tell({"pid": pid if pid > 0 else None})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
 
 
-def supervise(config: Message, kernel: Kernel, program: bytes, fds: list[int]) -> int:
-    """The job's supervisor (trusted: no job code runs in this process)."""
+def start_job(config: Message, kernel: Kernel, program: bytes, fds: list[int]) -> int:
+    """pid 1 of the job's pid namespace. Trusted until the job starts: it moves itself
+    into the job's cgroup (with descriptors the host opened), builds the job's mount,
+    network, IPC, UTS and cgroup namespaces, private tmpfs folders and /proc, enters a
+    fresh user namespace, drops every capability, sets no_new_privs, its limits and the
+    seccomp filter; then it runs the job and reports like a single-use launcher."""
+    import random
+    import resource
+
     job_r, status_w, out_w, err_w, *cgroup_fds = fds
     keep = {0, 1, 2, *fds}
     for name in os.listdir("/proc/self/fd"):
         if int(name) not in keep:
             with contextlib.suppress(OSError):
                 os.close(int(name))
-    status = os.fdopen(status_w, "wb", buffering=0)
-    quiet = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(quiet, 0)  # this root's /dev/null (the zygote's points into the old root)
-    os.close(quiet)
     for fd in cgroup_fds:  # cgroup.procs of the job's own groups, opened by the host
         os.write(fd, b"0")  # "0": the writing process itself
         os.close(fd)
-    kernel.unshare(
-        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
-    )
+    kernel.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
     kernel.mount("none", "/", None, MS_REC | MS_PRIVATE, "")
     private = MS_NOSUID | MS_NODEV
     for target, size, mode in (
@@ -570,89 +594,10 @@ def supervise(config: Message, kernel: Kernel, program: bytes, fds: list[int]) -
         kernel.mount(
             "tmpfs", target, "tmpfs", private, f"size={size},nr_inodes={inodes},mode={mode}"
         )
-    header, code = read_job(job_r, config["code_max"] + 65536)
-    os.close(job_r)
-    path = os.path.join(config["code_dir"], header["name"])
-    with open(path, "wb") as handle:
-        handle.write(code)
-    os.dup2(out_w, 1)
-    os.dup2(err_w, 2)
-    os.close(out_w)
-    os.close(err_w)
-    note_r, note_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(note_r)
-        status.close()
-        code_ = 114
-        try:
-            code_ = start_job(config, kernel, program, header, path, note_w)
-        finally:
-            os._exit(code_)
-    os.close(note_w)
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 1)  # only the job holds its output pipes: they end when it ends
-    os.dup2(quiet, 2)
-    os.close(quiet)
-    note = watch(pid, note_r)
-    _, wait_status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(wait_status):
-        send(status, {"signal": os.WTERMSIG(wait_status)})
-        send(status, {"end": True})
-        return 0
-    exit_code = os.WEXITSTATUS(wait_status)
-    kind, _, number = note.partition(b" ")
-    if kind == b"signal" and number.isdigit() and int(number) + 128 == exit_code:
-        send(status, {"signal": int(number)})
-        send(status, {"end": True})
-        return 0
-    send(status, {"exit": exit_code})
-    if kind == b"exit" and number.isdigit() and int(number) == exit_code:
-        for item in collect_files(config["out_dir"], header["files_max"], header["file_max"]):
-            send(status, item)
-    send(status, {"end": True})
-    return 0
-
-
-def watch(pid: int, note_r: int) -> bytes:
-    """Wait until the job's pid 1 ends, reading its note pipe all along (the job holds
-    the write end too and may fill it: only the last line is kept, the job's own note of
-    how it ended, written last)."""
-    import select
-
-    pidfd = os.pidfd_open(pid)
-    os.set_blocking(note_r, False)
-    tail = b""
-    watched = [note_r, pidfd]
-    ended = False
-    while not ended:
-        ready, _, _ = select.select(watched, [], [])
-        ended = pidfd in ready
-        while note_r in watched:
-            try:
-                chunk = os.read(note_r, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                watched.remove(note_r)
-                break
-            tail = (tail + chunk)[-64:]
-    os.close(pidfd)
-    os.close(note_r)
-    return tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
-
-
-def start_job(
-    config: Message, kernel: Kernel, program: bytes, header: Message, path: str, note_w: int
-) -> int:
-    """pid 1 of the job's pid namespace: its own /proc, a fresh user namespace, no
-    capabilities, no_new_privs, the job's limits and the seccomp filter; then the job."""
-    import random
-    import resource
-
     kernel.mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "")
-    with open("/proc/self/oom_score_adj", "w") as handle:
-        handle.write("1000")  # the OOM killer takes the job, never its supervisor
+    quiet = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(quiet, 0)  # this root's /dev/null (the zygote's points into the old root)
+    os.close(quiet)
     kernel.unshare(CLONE_NEWUSER)
     for name, text in (
         ("setgroups", "deny"),
@@ -665,16 +610,26 @@ def start_job(
     pids = config["pids"]
     resource.setrlimit(resource.RLIMIT_NPROC, (pids, pids))
     kernel.load_seccomp(program)
+    status = os.fdopen(status_w, "wb", buffering=0)
+    send(status, {"ready": True})  # the host may have forked this ahead of the job
+    header, code = read_job(job_r, config["code_max"] + 65536)
+    os.close(job_r)
+    path = os.path.join(config["code_dir"], header["name"])
+    with open(path, "wb") as handle:
+        handle.write(code)
     random.seed()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    os.close(out_w)
+    os.close(err_w)
     use_job_streams()
-
-    def report(signum: int) -> None:
-        with contextlib.suppress(OSError):
-            os.write(note_w, f"signal {signum}\n".encode())
-
-    exit_code = run_prepared(config, header, path, report)
-    with contextlib.suppress(OSError):
-        os.write(note_w, f"exit {exit_code}\n".encode())
+    exit_code = run_prepared(config, header, path, lambda signum: send(status, {"signal": signum}))
+    send(status, {"exit": exit_code})
+    for item in collect_files(config["out_dir"], header["files_max"], header["file_max"]):
+        send(status, item)
+    send(status, {"end": True})
     return exit_code
 
 
@@ -723,7 +678,23 @@ def zygote_main(config: Message) -> None:
     """The fork server: warm up like a single-use sandbox, then serve jobs by forking."""
     status_fd = config["status_fd"]
     os.set_inheritable(status_fd, False)
-    hide_host_paths(Kernel(), config["packages"], config["empty"], config["site"])
+    kernel = Kernel()
+    hide_host_paths(kernel, config["packages"], config["empty"], config["site"])
+    # Serve from a pid namespace of our own user namespace (bubblewrap's belongs to its
+    # parent), so that after each job's fork into a new namespace the zygote may return
+    # to its own (setns); this first process only waits, as the sandbox's pid 1.
+    kernel.unshare(CLONE_NEWPID)
+    server = os.fork()
+    if server != 0:
+        for fd in (config["control_fd"], config["seccomp_fd"], status_fd):
+            os.close(fd)
+        while True:
+            try:
+                _, wait_status = os.waitpid(server, 0)
+                break
+            except InterruptedError:
+                continue
+        os._exit(os.waitstatus_to_exitcode(wait_status) & 0xFF)
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)
     os.dup2(quiet, 2)

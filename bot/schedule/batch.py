@@ -24,6 +24,7 @@ from bot.schedule import duties
 from bot.schedule.duties import Queued, ReviewFacts
 from bot.services.calendar import MAX_SCAN_DAYS, StudyCalendar
 from bot.services.duty_runs import MISSED, REVIEW_DUTY, claim_many, insert_new
+from bot.services.roster import hold_users
 from bot.services.rotation import AwayBook, pick
 from db.models import (
     Competition,
@@ -250,8 +251,16 @@ def review_many(session: Session, groups: Sequence[Group], day: date, now: datet
     quizzing = _quizzing(session, claimed_ids_list, day)
     named = [m for m in moderators.values() if m is not None]
     named += [m for ms in solvers.values() for m in ms]
-    # held here, so they stay in the session's identity map: ``mention`` asks nothing
-    users = list(session.scalars(select(User).where(User.id.in_({m.user_id for m in named}))))
+    # held for ``mention`` (and in the session's identity map): it asks nothing
+    users = {
+        u.id: u
+        for u in session.scalars(select(User).where(User.id.in_({m.user_id for m in named})))
+    }
+    for group in claimed:
+        named_here = [moderators.get(group.id), *solvers.get(group.id, [])]
+        hold_users(
+            session, group.id, (users[m.user_id] for m in named_here if m and m.user_id in users)
+        )
     batch: list[tuple[Group, list[Queued]]] = []
     for group in claimed:
         facts = ReviewFacts(

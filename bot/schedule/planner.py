@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,9 +26,14 @@ class DueDuty:
     local_date: date
 
 
+@lru_cache(maxsize=65536)
+def _instant(local_date: date, at: time, timezone: str) -> datetime:
+    """A local wall time as an instant (UTC); thousands of groups share a few of them."""
+    return datetime.combine(local_date, at, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
 def due_at(group: Group, duty: str, local_date: date) -> datetime:
-    local = datetime.combine(local_date, DUTIES[duty].time_of(group), tzinfo=zone(group))
-    return local.astimezone(UTC)
+    return _instant(local_date, DUTIES[duty].time_of(group), group.timezone)
 
 
 def due_for(group: Group, after: datetime, until: datetime) -> list[DueDuty]:

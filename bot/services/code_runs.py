@@ -306,6 +306,8 @@ class CodeRunner:
                 await notify(update.result())
             else:
                 update.cancel()
+        while not updates.empty():  # said before the result came: still shown first
+            await notify(updates.get_nowait())
         return result_reply(waiting.result(), title)
 
     def _check_admin_sync(self, group_id: int, actor: Actor) -> None:

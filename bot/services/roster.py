@@ -3,25 +3,35 @@ and how to mention one. Joining and leaving are ``members``'s."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.replies import Mention
 from db.models import Group, Member, User
 
+_GROUP_USERS = "studybot.roster.group_users"  # session.info key: group id -> its users
+
 
 def active_members(session: Session, group: Group) -> list[Member]:
-    """Active members in their stable rotation order."""
-    return list(
-        session.scalars(
-            select(Member)
-            .where(Member.group_id == group.id, Member.active.is_(True))
-            .order_by(Member.position, Member.id)
-        )
-    )
+    """Active members in their stable rotation order (their users read with them and held
+    for ``mention``)."""
+    rows = session.execute(
+        select(Member, User)
+        .join(User, User.id == Member.user_id)
+        .where(Member.group_id == group.id, Member.active.is_(True))
+        .order_by(Member.position, Member.id)
+    ).all()
+    hold_users(session, group.id, (user for _member, user in rows))
+    return [member for member, _user in rows]
 
 
-_GROUP_USERS = "studybot.roster.group_users"  # session.info key: group id -> its users
+def hold_users(session: Session, group_id: int, users: Iterable[User]) -> None:
+    """Hold users of the group read already (a batch of groups reads them at once) for
+    ``mention``; a member not among them is looked up alone."""
+    held: dict[int, dict[int, User]] = session.info.setdefault(_GROUP_USERS, {})
+    held.setdefault(group_id, {}).update((user.id, user) for user in users)
 
 
 def _hold_group_users(session: Session, group_id: int) -> dict[int, User]:

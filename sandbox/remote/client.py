@@ -275,7 +275,7 @@ class RemoteSandbox:
         """Take the task away from the workers (True), or learn a worker has it (False)."""
         client = self.app.backend.client
         key = claim_key(self.remote.namespace, task_id)
-        ttl = int(self.remote.visibility_timeout_s)
+        ttl = int(self.remote.visibility_timeout_s) * 2  # as the workers' claims
         return bool(client.set(key, "bot", nx=True, ex=ttl))
 
     def _wait(
@@ -285,6 +285,7 @@ class RemoteSandbox:
         result = self.app.AsyncResult(task_id)
         started: list[float] = []
         worker: list[str] = []
+        took: list[str] = []
         submitted = time.monotonic()
 
         def on_message(meta: dict[str, Any]) -> None:
@@ -296,6 +297,9 @@ class RemoteSandbox:
                 return
             if not started:
                 started.append(time.monotonic())
+            taker = info.get("hostname") if isinstance(info, dict) else None
+            if isinstance(taker, str) and wire.WORKER_NAME.fullmatch(taker) and not took:
+                took.append(taker)  # who has it, even if its RUNNING message is missed
             name = info.get("worker") if isinstance(info, dict) else None
             named = isinstance(name, str) and wire.WORKER_NAME.fullmatch(name)
             if status == "RUNNING" and named and not worker:
@@ -310,7 +314,8 @@ class RemoteSandbox:
                 if started:
                     deadline = started[0] + budget_s
                     if now >= deadline:
-                        return _Outcome("lost", worker=worker[0] if worker else None)
+                        who = worker or took
+                        return _Outcome("lost", worker=who[0] if who else None)
                 else:
                     deadline = submitted + wait_s
                     if now >= deadline:

@@ -151,7 +151,9 @@ class WorkerHost:
 def register(app: Celery, host: WorkerHost) -> None:
     """The task this worker runs, bound to ``host``."""
     namespace = host.remote.namespace
-    visibility = int(host.remote.visibility_timeout_s)
+    # a claim outlives the broker's visibility timeout: a message given again after it
+    # still finds its claim
+    visibility = int(host.remote.visibility_timeout_s) * 2
 
     @app.task(name=TASK, bind=True, acks_late=True, ignore_result=False)  # type: ignore[untyped-decorator]
     def run_job(task: Any, payload: Any) -> dict[str, Any]:
@@ -219,6 +221,11 @@ def run_worker(
         raise WorkerUnfit("--concurrency must be at least 1")
     host = WorkerHost(worker_config(config, concurrency), remote, queue)
     host.name = node_name(name, queue)
+    if not wire.WORKER_NAME.fullmatch(host.name):
+        raise WorkerUnfit(
+            f"the worker's name {host.name!r} may hold only letters, digits and . _ : - @ "
+            f"(at most {wire.WORKER_MAX} characters)"
+        )
     try:
         host.start()
         app = make_app(remote)

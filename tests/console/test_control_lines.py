@@ -120,7 +120,7 @@ def test_a_group_name_alone_lists_its_commands(console: ConsoleRunner, group: st
     result = console.script(f"alice: /{group}\n", *MONDAY, "--locale", "en")
     assert result.code == 0, result.err
     expected = [line for line in command_lines("en") if line.startswith(f"  /{group} ")]
-    assert len(expected) >= 3
+    assert expected, f"no command of /{group} in :help"
     assert result.out.splitlines() == [f"[@alice] Choose a command to follow /{group}:", *expected]
 
 

@@ -70,8 +70,34 @@ def amqp_url() -> str:
     return url
 
 
+CREATED: list[str] = []  # the namespaces this run made, tidied away at its end
+
+
 def namespace() -> str:
-    return "t" + uuid.uuid4().hex[:12]
+    name = "t" + uuid.uuid4().hex[:12]
+    CREATED.append(name)
+    return name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tidy_redis() -> Iterator[None]:
+    """Remove what this run's namespaces left in Redis (claims, queues, bindings)."""
+    yield
+    if not CREATED:
+        return
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            os.environ.get(REDIS_ENV, "redis://127.0.0.1:6379/14"), socket_connect_timeout=2
+        )
+        for name in CREATED:
+            for pattern in (f"{name}:*", f"{name}.*", f"_kombu.binding*.{name}*"):
+                keys = list(client.scan_iter(match=pattern, count=500))
+                if keys:
+                    client.delete(*keys)
+    except redis.RedisError:
+        pass  # nothing to tidy where Redis is gone
 
 
 @dataclass

@@ -386,3 +386,28 @@ def test_a_worker_without_a_broker_says_what_to_set(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "STUDYBOT_BROKER_URL" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_gpu_worker_without_a_gpu_refuses_to_start(
+    remote: RemoteConfig, worker_a: Worker, tmp_path: Path
+) -> None:
+    """(This host has no GPU; on one that has, this test is not the check: see
+    ``bench/gpu_check.py``.)"""
+    if Path("/dev/nvidiactl").exists():
+        pytest.skip("this host has a GPU")
+    env = {**worker_a.env, "STUDYBOT_DEFAULT_LOCALE": "en"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--queue", "gpu", "--name", "g@tests"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "This machine cannot serve as a runner: --queue gpu needs a GPU" in done.stderr
+    bad_name = [sys.executable, "-m", "bot.cli", "worker", "--name", "bad name"]
+    done = subprocess.run(
+        bad_name, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and "may hold only letters" in done.stderr

@@ -22,7 +22,7 @@ import pytest
 
 from sandbox import JobSpec, RunResult, Sandbox
 from sandbox.core import probe
-from sandbox.forkserver import ForkPool
+from sandbox.forkserver import ForkJob, ForkPool
 from sandbox.pool import WarmPool
 from sandbox.slot import Slot
 from tests.sandbox.conftest import FAST, REPO, need_sandbox
@@ -516,7 +516,13 @@ async def test_forked_jobs_leave_nothing_for_the_next_one(sandbox: Sandbox) -> N
     await sandbox.settle()  # the job's cgroup is empty and removed
     server = pool.server
     assert server is not None and server.slot is not None and server.slot.cgroup is not None
-    assert server.uid not in {_uid_of(pid) for pid in _pids_except(server.slot.cgroup.procs())}
+    # every process of the zygote's uid is the zygote or a next job's waiting pid 1 (one in
+    # each spare cgroup): the daemon is gone
+    await asyncio.gather(*pool._preparing)
+    spares = [job.cgroup.procs() for job in pool._prepared if job.cgroup is not None]
+    assert all(len(procs) == 1 for procs in spares), spares
+    known = server.slot.cgroup.procs() + [pid for procs in spares for pid in procs]
+    assert server.uid not in {_uid_of(pid) for pid in _pids_except(known)}
     killer = await run(
         sandbox,
         program("""
@@ -574,7 +580,11 @@ async def test_the_mount_table_shows_no_host_path_of_the_packages(sandbox: Sandb
     host_path = sandbox.plan.runtime.site_packages
     result = await run(
         sandbox,
-        "import numpy\nprint(open('/proc/self/mountinfo').read())\nprint('CONTROL', numpy.__file__)\n",
+        program("""
+            import numpy
+            print(open("/proc/self/mountinfo").read())
+            print("CONTROL", numpy.__file__)
+        """),
     )
     assert result.status == "ok", result
     assert "CONTROL /opt/site-packages/numpy/" in result.stdout  # the packages are there
@@ -974,6 +984,22 @@ async def test_the_fork_server_is_replaced_when_it_dies(sandbox: Sandbox) -> Non
     assert pool.server is not server and pool.started == 2
 
 
+@pytest.mark.sandbox_config(fork_server=True)
+async def test_a_job_whose_zygote_is_gone_is_refused_not_run(sandbox: Sandbox) -> None:
+    pool = sandbox.pools["cpu"]
+    assert isinstance(pool, ForkPool) and await pool.wait_ready(timeout=30)
+    server = pool.server
+    assert server is not None and server.slot is not None and server.slot.child is not None
+    server.slot.kill()
+    await asyncio.wait_for(server.slot.child.wait(), 10)
+    job = ForkJob(server)
+    try:
+        result = await job.run(b"print('never')", JobSpec())
+    finally:
+        await job.close()
+    assert (result.status, result.reason_key) == ("rejected", "sandbox.start_failed"), result
+
+
 @pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "single-use"])
 def test_sandboxes_die_with_the_bot(fork_server: bool) -> None:
     """A bot that crashes (SIGKILL, no cleanup) takes its warm sandboxes with it."""
@@ -1024,7 +1050,8 @@ def test_sandboxes_die_with_the_bot(fork_server: bool) -> None:
         # the crashed bot's cgroups are left behind; the next start sweeps them away
         plan, _ = probe(FAST)
         assert plan is not None and plan.cgroups is not None
-        assert not {f"u{uid}" for uid in uids} & set(plan.cgroups.names())
+        left = [name for name in plan.cgroups.names() if name.split("j")[0][1:] in uids]
+        assert left == []  # the sandboxes' groups and the fork server jobs' groups
     finally:
         if bot.poll() is None:
             bot.kill()

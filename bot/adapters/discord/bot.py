@@ -183,6 +183,10 @@ class StudyBot(commands.AutoShardedBot):
         if self._stopping is None:
             self._stopping = asyncio.ensure_future(self._stop())
         await self._stopping
+        if not hasattr(self, "_AutoShardedClient__queue"):
+            # closed before it ever logged in: discord.py's sharded close expects the event
+            # queue that logging in creates
+            self._AutoShardedClient__queue: asyncio.PriorityQueue[Any] = asyncio.PriorityQueue()
         await super().close()
 
     async def _stop(self) -> None:

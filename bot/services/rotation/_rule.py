@@ -14,18 +14,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
-from bot.services.duty_runs import announced_days
+from bot.services.duty_runs import MISSED, REVIEW_DUTY
 from bot.services.roster import active_members
-from db.models import Away, Group, Member, ModAssignment
+from db.models import Away, DutyRun, Group, Member, ModAssignment
 
 
 @dataclass(frozen=True)
@@ -66,34 +66,49 @@ class AwayBook:
         return bool(periods) and any(begin <= day <= end for begin, end in periods or ())
 
 
+@dataclass(frozen=True)
+class _Fixed:
+    """A turn fixed in ``mod_assignments``, and whether its day's review went out."""
+
+    day: date
+    member_id: int
+    source: str
+    announced: bool
+
+
+def _fixed_turns(session: Session, group: Group) -> list[_Fixed]:
+    """Every turn of the group fixed so far (history and pins), read at once."""
+    announced = exists().where(
+        DutyRun.group_id == ModAssignment.group_id,
+        DutyRun.duty == REVIEW_DUTY,
+        DutyRun.local_date == ModAssignment.day,
+        DutyRun.outcome != MISSED,
+    )
+    rows = session.execute(
+        select(ModAssignment.day, ModAssignment.member_id, ModAssignment.source, announced).where(
+            ModAssignment.group_id == group.id
+        )
+    )
+    return [_Fixed(day, member_id, source, bool(done)) for day, member_id, source, done in rows]
+
+
+def _last_from(fixed: list[_Fixed], before: date, calendar: StudyCalendar) -> dict[int, date]:
+    last: dict[int, date] = {}
+    for turn in fixed:
+        if turn.day >= before:
+            continue
+        if not turn.announced and not calendar.is_study_day(turn.day):
+            continue
+        if turn.day > last.get(turn.member_id, date.min):
+            last[turn.member_id] = turn.day
+    return last
+
+
 def last_served(session: Session, group: Group, before: date) -> dict[int, date]:
     """Each member's latest turn before ``before``. A turn fixed in advance (by a swap) on
     a day that is no longer a study day (declared off since) and was never announced did
     not happen, so it does not count."""
-    calendar = StudyCalendar(session, group)
-    announced = announced_days(session, group, end=before - timedelta(days=1))
-    rows = session.execute(
-        select(ModAssignment.member_id, ModAssignment.day).where(
-            ModAssignment.group_id == group.id, ModAssignment.day < before
-        )
-    )
-    last: dict[int, date] = {}
-    for member_id, day in rows:
-        if day not in announced and not calendar.is_study_day(day):
-            continue
-        if day > last.get(member_id, date.min):
-            last[member_id] = day
-    return last
-
-
-def _pins(session: Session, group: Group, start: date) -> dict[date, tuple[int, str]]:
-    """The turns fixed from ``start`` on: day → (member id, source)."""
-    rows = session.execute(
-        select(ModAssignment.day, ModAssignment.member_id, ModAssignment.source).where(
-            ModAssignment.group_id == group.id, ModAssignment.day >= start
-        )
-    )
-    return {day: (member_id, source) for day, member_id, source in rows}
+    return _last_from(_fixed_turns(session, group), before, StudyCalendar(session, group))
 
 
 class Seat(Protocol):
@@ -135,8 +150,9 @@ def project(session: Session, group: Group, start: date, count: int) -> list[Tur
     members = active_members(session, group)
     by_id = {m.id: m for m in members}
     away = AwayBook(session, members, start)
-    last = last_served(session, group, start)
-    pins = _pins(session, group, start)
+    fixed = _fixed_turns(session, group)
+    last = _last_from(fixed, start, calendar)
+    pins = {t.day: (t.member_id, t.source) for t in fixed if t.day >= start}
     turns: list[Turn] = []
     for day in days:
         if day in pins:
@@ -163,9 +179,13 @@ def moderator_for(session: Session, group: Group, day: date, now: datetime) -> M
     (or the day is not a study day, even if a turn had been fixed before it was made one)."""
     if not StudyCalendar(session, group).is_study_day(day):
         return None
-    existing = fixed_turn(session, group, day)
-    if existing is not None:
-        return session.get(Member, existing.member_id)
+    existing = session.execute(
+        select(ModAssignment.id, Member)
+        .outerjoin(Member, Member.id == ModAssignment.member_id)
+        .where(ModAssignment.group_id == group.id, ModAssignment.day == day)
+    ).first()
+    if existing is not None:  # fixed already (its member, with it)
+        return existing[1]
     turns = project(session, group, day, 1)
     if not turns or turns[0].member is None:
         return None
