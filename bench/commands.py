@@ -3,7 +3,8 @@ the database given (``--database-url postgresql://...``: a schema of its own, dr
 afterwards). A group of ten members with a month of history (turns, a day off, an away
 period) answers each command.
 
-Prints one JSON object with the rate of each command and its ratio to the cheapest one.
+Prints one JSON object with the rate of each command (the best of ``ROUNDS`` rounds of
+``--n`` calls, as the machine is shared) and its ratio to the cheapest one.
 Run: .venv/bin/python bench/commands.py [--n N] [--database-url URL]
 """
 
@@ -20,9 +21,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# the repository, in place of this folder (whose file names must not hide the standard
-# library's, e.g. ``queue``)
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
+# the repository in place of this folder (whose file names, e.g. ``queue.py``, must not
+# hide the standard library's)
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy.engine import make_url
 
@@ -42,6 +44,7 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, object]]] = [
     ("problem today", ("problem", "today"), {}),
 ]
 GOAL = 1000.0  # calls per second, every command
+ROUNDS = 3  # each command is timed this many times; the best round counts
 
 
 @contextmanager
@@ -95,11 +98,14 @@ def main() -> dict[str, object]:
         core.step_through_sync(clock, datetime(2026, 12, 6, 23, 0, tzinfo=UTC))
         rates: dict[str, float] = {}
         for label, path, options in CASES:
-            start = time.perf_counter()
-            for i in range(args.n):
-                reply = core.invoke_sync(path, Call(group_id, actors[i % 10]), options)
-                assert not reply.key.startswith("error."), (label, reply.key)
-            rates[label] = args.n / (time.perf_counter() - start)
+            best = float("inf")
+            for _round in range(ROUNDS):  # the best round: the machine is shared
+                start = time.perf_counter()
+                for i in range(args.n):
+                    reply = core.invoke_sync(path, Call(group_id, actors[i % 10]), options)
+                    assert not reply.key.startswith("error."), (label, reply.key)
+                best = min(best, time.perf_counter() - start)
+            rates[label] = args.n / best
         clock.set(clock.now() + timedelta(seconds=1))
     backend = make_url(url).get_backend_name()
     fastest = max(rates.values())
@@ -107,6 +113,7 @@ def main() -> dict[str, object]:
         "bench": "commands",
         "backend": backend,
         "calls_per_command": args.n,
+        "rounds_best_of": ROUNDS,
         "per_second": {k: round(v, 1) for k, v in rates.items()},
         "ratio_to_fastest": {k: round(v / fastest, 3) for k, v in rates.items()},
         "slowest_vs_goal": round(min(rates.values()) / GOAL, 3),

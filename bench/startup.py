@@ -18,9 +18,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# the repository, in place of this folder (whose file names must not hide the standard
-# library's, e.g. ``queue``)
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
+# the repository in place of this folder (whose file names, e.g. ``queue.py``, must not
+# hide the standard library's)
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert
 

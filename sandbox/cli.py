@@ -13,6 +13,7 @@ sandbox knows nothing of lessons. They use ``add_limit_options``, ``config_for``
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from sandbox.config import SandboxConfig
-from sandbox.core import probe, run_sync
+from sandbox.core import Sandbox, probe, run_sync
 from sandbox.result import JobSpec, RunResult
 
 __all__ = ["add_limit_options", "add_sandbox_parser", "config_for", "run_and_print"]
@@ -81,6 +82,20 @@ def sandbox_run(args: argparse.Namespace, settings: Any) -> int:
     return run_and_print(config, jobs, args, sys.stdout, settings=settings)
 
 
+def fork_server_state(config: SandboxConfig) -> str:
+    """ "on", "off" (switched off), or why it cannot run here (CPU jobs then use single-use
+    sandboxes)."""
+    if not config.fork_server:
+        return "off (STUDYBOT_SANDBOX_FORK_SERVER=false): single-use sandboxes"
+
+    async def started() -> str | None:
+        async with Sandbox(replace(config, pool_size=0, preload_torch=False)) as box:
+            return box.fork_problem
+
+    problem = asyncio.run(started())
+    return "on" if problem is None else f"unavailable, single-use sandboxes serve: {problem}"
+
+
 def sandbox_check(args: argparse.Namespace, settings: Any) -> int:
     config = SandboxConfig.from_settings(settings)
     plan, reason = probe(config)
@@ -100,6 +115,7 @@ def sandbox_check(args: argparse.Namespace, settings: Any) -> int:
     print(f"cgroups: v{cgroups.version} ({cgroups.memory.parent})" if cgroups else "cgroups: none")
     print(f"uids: {'from ' + str(config.uid_base) if plan.drop_uid else 'our own'}")
     print(f"self-test: {result.status} ({result.wall_ms} ms) {result.stderr.strip()}")
+    print(f"fork server (CPU jobs): {fork_server_state(config)}")
     return 0 if result.status == "ok" else 1
 
 

@@ -1,8 +1,10 @@
 """The program each sandbox starts: warm up, wait for exactly one job, run it, report, exit.
 
-It runs under the sandbox's interpreter (``python -S -c <this file's text>``; its settings
-come as one JSON line on standard input, see ``read_config``), so it
-uses the standard library only (and torch, matplotlib when it preloads them). It is
+It runs under the sandbox's interpreter (``python -S -c <bootstrap>``: the bootstrap reads
+this file's text from standard input, then its settings follow as one JSON line, see
+``policy.launcher_input`` and ``read_config``), so it uses the standard library only (and
+torch, matplotlib when it preloads them). In the fork server (``zygote_main``) it serves
+one forked child per job instead (see "the fork server" below). It is
 trusted only until the job starts: the job runs in this very process, so everything the
 launcher reports afterwards (exit code, output files) is treated by the host as the job's
 own, hostile, words.

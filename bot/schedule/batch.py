@@ -48,6 +48,22 @@ def _pairs(rows: Iterable[Any]) -> dict[int, int]:
     return {key: value for key, value in rows}
 
 
+FIRST_BATCHES = (10, 100)  # a firing's first batches: the first posts go out at once
+
+
+def firing_chunks(items: Sequence[int]) -> list[list[int]]:
+    """``items`` cut for a firing moment: small batches first (``FIRST_BATCHES``; each one's
+    members are checked over HTTP before it runs), then ``BATCH`` at a time."""
+    found: list[list[int]] = []
+    start = 0
+    for size in FIRST_BATCHES:
+        if start < len(items):
+            step = min(size, BATCH)
+            found.append(list(items[start : start + step]))
+            start += step
+    return found + chunks(items[start:])
+
+
 def chunks(items: Sequence[int], size: int | None = None) -> list[list[int]]:
     """``items`` cut into lists of at most ``size`` (default ``BATCH``)."""
     step = size or BATCH

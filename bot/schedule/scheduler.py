@@ -2,8 +2,9 @@
 time), rebuilt from the database, whatever the number of groups due then.
 
 An index in memory says which groups each moment serves; a moment's job runs the duty for
-all of them, ``BATCH`` groups per transaction (``runner.run_batch``), waking the outbox
-after each batch so the first groups' posts go out while the rest are written. Jobs only
+all of them, a batch of groups per transaction (``runner.run_batch``; small batches first,
+then ``BATCH`` at a time), waking the outbox after each batch so the first groups' posts
+go out while the rest are written. Jobs only
 say *when* to look; what to do is decided by the idempotent duty itself, so a job that
 fires twice, late, or in two processes posts at most once. Paused groups (their server
 removed the bot) are in no moment until they are resumed; ``refresh_group`` moves a group
@@ -30,7 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
 from bot.core import Core
-from bot.schedule.batch import chunks
+from bot.schedule.batch import firing_chunks
 from bot.schedule.duties import DUTIES
 from bot.schedule.runner import missed, reconcile, run_batch, run_duty
 from bot.services.calendar import local_today
@@ -242,7 +243,7 @@ class DutyScheduler:
         services = self.core.services
         today = services.clock.now().astimezone(ZoneInfo(timezone)).date()
         due = sorted(self.moments.get((duty, timezone, at), ()))
-        for ids in chunks(due):
+        for ids in firing_chunks(due):
             if duty in NAMES_PEOPLE and self.presence_check is not None:
                 for group_id in ids:
                     await self.check_presence(group_id)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from db.models import DayOff, Group
@@ -43,6 +43,8 @@ def holiday_name(day: date, locale: str) -> str | None:
 
 
 _DAYS_OFF = "studybot.calendar.days_off"  # session.info key: group id -> its days off
+# built once (statements built per call cost more than running them)
+_DAYS_OFF_OF = select(DayOff.day, DayOff.reason).where(DayOff.group_id == bindparam("group_id"))
 
 
 def _touches_days_off(session: Session) -> bool:
@@ -69,10 +71,7 @@ def _days_off(session: Session, group_id: int) -> dict[date, str | None]:
     known: dict[int, dict[date, str | None]] = session.info.setdefault(_DAYS_OFF, {})
     if group_id not in known:
         known[group_id] = {
-            day: reason
-            for day, reason in session.execute(
-                select(DayOff.day, DayOff.reason).where(DayOff.group_id == group_id)
-            )
+            day: reason for day, reason in session.execute(_DAYS_OFF_OF, {"group_id": group_id})
         }
     return known[group_id]
 

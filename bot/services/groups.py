@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -346,14 +346,15 @@ def set_day_off(
     return Reply.public("schedule.day_off_added", day=day, reason=cleaned or "-")
 
 
+_UPCOMING_DAYS_OFF = (  # built once: building a statement costs more than running it
+    select(DayOff)
+    .where(DayOff.group_id == bindparam("group_id"), DayOff.day >= bindparam("today"))
+    .order_by(DayOff.day)
+)
+
+
 def upcoming_days_off(session: Session, group: Group, today: date) -> list[DayOff]:
-    return list(
-        session.scalars(
-            select(DayOff)
-            .where(DayOff.group_id == group.id, DayOff.day >= today)
-            .order_by(DayOff.day)
-        )
-    )
+    return list(session.scalars(_UPCOMING_DAYS_OFF, {"group_id": group.id, "today": today}))
 
 
 __all__ = [

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,10 +35,13 @@ _LINK = re.compile(rf"https://[^\s<>]{{1,{MAX_LINK - len('https://')}}}")
 # --- lookups -------------------------------------------------------------------------
 
 
+_PICK_FOR = select(ProblemPick).where(  # built once: building costs more than running
+    ProblemPick.group_id == bindparam("group_id"), ProblemPick.for_date == bindparam("day")
+)
+
+
 def pick_for(session: Session, group: Group, day: date) -> ProblemPick | None:
-    return session.scalar(
-        select(ProblemPick).where(ProblemPick.group_id == group.id, ProblemPick.for_date == day)
-    )
+    return session.scalar(_PICK_FOR, {"group_id": group.id, "day": day})
 
 
 def used_problem_ids(session: Session, group: Group, except_day: date | None = None) -> set[int]:

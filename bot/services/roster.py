@@ -5,24 +5,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.replies import Mention
 from db.models import Group, Member, User
 
 _GROUP_USERS = "studybot.roster.group_users"  # session.info key: group id -> its users
+# built once (statements built per call cost more than running them)
+_ACTIVE_WITH_USERS = (
+    select(Member, User)
+    .join(User, User.id == Member.user_id)
+    .where(Member.group_id == bindparam("group_id"), Member.active.is_(True))
+    .order_by(Member.position, Member.id)
+)
+_USERS_OF_GROUP = (
+    select(User)
+    .join(Member, Member.user_id == User.id)
+    .where(Member.group_id == bindparam("group_id"))
+)
 
 
 def active_members(session: Session, group: Group) -> list[Member]:
     """Active members in their stable rotation order (their users read with them and held
     for ``mention``)."""
-    rows = session.execute(
-        select(Member, User)
-        .join(User, User.id == Member.user_id)
-        .where(Member.group_id == group.id, Member.active.is_(True))
-        .order_by(Member.position, Member.id)
-    ).all()
+    rows = session.execute(_ACTIVE_WITH_USERS, {"group_id": group.id}).all()
     hold_users(session, group.id, (user for _member, user in rows))
     return [member for member, _user in rows]
 
@@ -41,12 +48,7 @@ def _hold_group_users(session: Session, group_id: int) -> dict[int, User]:
     held: dict[int, dict[int, User]] = session.info.setdefault(_GROUP_USERS, {})
     if group_id not in held:
         held[group_id] = {
-            user.id: user
-            for user in session.scalars(
-                select(User)
-                .join(Member, Member.user_id == User.id)
-                .where(Member.group_id == group_id)
-            )
+            user.id: user for user in session.scalars(_USERS_OF_GROUP, {"group_id": group_id})
         }
     return held[group_id]
 

@@ -22,7 +22,7 @@ import pytest
 
 from sandbox import JobSpec, RunResult, Sandbox
 from sandbox.core import probe
-from sandbox.forkserver import ForkJob, ForkPool
+from sandbox.forkserver import ForkJob, ForkPool, ForkServer
 from sandbox.pool import WarmPool
 from sandbox.slot import Slot
 from tests.sandbox.conftest import FAST, REPO, need_sandbox
@@ -222,6 +222,21 @@ async def test_fork_bomb_is_contained_and_the_next_job_runs_promptly(sandbox: Sa
     assert loop.time() - started < 5
 
 
+THREAD_BOMB = program("""
+    import resource, threading
+    print("limit=", resource.getrlimit(resource.RLIMIT_NPROC))
+    stop = threading.Event()
+    started = 0
+    try:
+        for _ in range(500):
+            threading.Thread(target=stop.wait, daemon=True).start()
+            started += 1
+    except RuntimeError as exc:
+        print("stopped=", started, exc)
+    stop.set()
+""")
+
+
 async def test_nproc_is_enforced_even_without_the_pids_cgroup() -> None:
     """Jobs run as an unprivileged host uid, so RLIMIT_NPROC really counts (as root it
     would be ignored). Without the pids cgroup, the rlimit alone stops a thread bomb."""
@@ -231,24 +246,34 @@ async def test_nproc_is_enforced_even_without_the_pids_cgroup() -> None:
         plan = replace(box.plan, cgroups=None, config=replace(FAST, pids=24))
         slot = await Slot.start(plan)
         try:
-            result = await slot.run(
-                program("""
-                    import resource, threading
-                    print("limit=", resource.getrlimit(resource.RLIMIT_NPROC))
-                    stop = threading.Event()
-                    started = 0
-                    try:
-                        for _ in range(500):
-                            threading.Thread(target=stop.wait, daemon=True).start()
-                            started += 1
-                    except RuntimeError as exc:
-                        print("stopped=", started, exc)
-                    stop.set()
-                """).encode(),
-                JobSpec(),
-            )
+            result = await slot.run(THREAD_BOMB.encode(), JobSpec())
         finally:
             await slot.close()
+    assert result.status == "ok", result
+    found = lines(result)
+    assert found["limit"] == " (24, 24)"
+    started = int(found["stopped"].split()[0])
+    assert 0 < started < 24, result.stdout
+
+
+async def test_nproc_is_enforced_per_forked_job_without_the_pids_cgroup() -> None:
+    """Forked jobs share the zygote's host uid; each sets RLIMIT_NPROC in its own user
+    namespace, so a thread bomb stops at the job's own limit (here without the pids
+    cgroup, which is the real limit)."""
+    need_sandbox()
+    async with Sandbox(FAST) as box:
+        assert box.plan is not None
+        plan = replace(box.plan, cgroups=None, config=replace(FAST, pids=24))
+        server = ForkServer(plan)
+        await server.start()
+        try:
+            job = ForkJob(server)
+            try:
+                result = await job.run(THREAD_BOMB.encode(), JobSpec())
+            finally:
+                await job.close()
+        finally:
+            await server.close()
     assert result.status == "ok", result
     found = lines(result)
     assert found["limit"] == " (24, 24)"
@@ -522,7 +547,8 @@ async def test_forked_jobs_leave_nothing_for_the_next_one(sandbox: Sandbox) -> N
     spares = [job.cgroup.procs() for job in pool._prepared if job.cgroup is not None]
     assert all(len(procs) == 1 for procs in spares), spares
     known = server.slot.cgroup.procs() + [pid for procs in spares for pid in procs]
-    assert server.uid not in {_uid_of(pid) for pid in _pids_except(known)}
+    strays = [pid for pid in _pids_except(known) if _uid_of(pid) == server.uid and _alive(pid)]
+    assert strays == [], [_describe(pid) for pid in strays]
     killer = await run(
         sandbox,
         program("""
@@ -561,6 +587,29 @@ async def test_forked_jobs_leave_nothing_for_the_next_one(sandbox: Sandbox) -> N
 
 def _pids_except(keep: list[int]) -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in keep]
+
+
+def _alive(pid: int) -> bool:
+    """Not a process on its way out (a zombie, or one whose memory is gone already: an
+    earlier sandbox's, which left its cgroup when it exited)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read() != b""
+    except OSError:
+        return False
+
+
+def _describe(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read()[:100]
+        with open(f"/proc/{pid}/cgroup") as handle:
+            cgroup = handle.read().replace("\n", " ")[:300]
+        with open(f"/proc/{pid}/status") as handle:
+            state = next(line for line in handle if line.startswith("State:"))
+    except OSError as exc:
+        return f"{pid}: {exc}"
+    return f"{pid} {state.strip()} {cmdline!r} {cgroup}"
 
 
 def _uid_of(pid: int) -> int | None:

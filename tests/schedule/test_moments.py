@@ -186,3 +186,9 @@ def test_a_batch_says_what_each_group_alone_would_say(harness: Harness) -> None:
     batched = [body for group_id, body in rows if group_id == twin]
     assert len(alone) == len(days) - 1
     assert batched == alone
+
+
+def test_a_firing_starts_with_small_batches_so_the_first_posts_go_out_at_once() -> None:
+    sizes = [len(chunk) for chunk in batch.firing_chunks(list(range(1234)))]
+    assert sizes == [10, 100, 500, 500, 124]
+    assert [len(chunk) for chunk in batch.firing_chunks(list(range(7)))] == [7]

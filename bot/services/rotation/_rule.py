@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,30 @@ class Turn:
         return self.pinned and self.source == "swap"
 
 
+# built once (statements built per call cost more than running them)
+_AWAY_FROM = select(Away.member_id, Away.start, Away.end).where(
+    Away.member_id.in_(bindparam("member_ids", expanding=True)),
+    Away.cancelled_at.is_(None),
+    Away.end >= bindparam("start"),
+)
+_FIXED_TURNS = select(
+    ModAssignment.day,
+    ModAssignment.member_id,
+    ModAssignment.source,
+    exists().where(
+        DutyRun.group_id == ModAssignment.group_id,
+        DutyRun.duty == REVIEW_DUTY,
+        DutyRun.local_date == ModAssignment.day,
+        DutyRun.outcome != MISSED,
+    ),
+).where(ModAssignment.group_id == bindparam("group_id"))
+_TURN_OF_DAY = (
+    select(ModAssignment.id, Member)
+    .outerjoin(Member, Member.id == ModAssignment.member_id)
+    .where(ModAssignment.group_id == bindparam("group_id"), ModAssignment.day == bindparam("day"))
+)
+
+
 class AwayBook:
     """Who is away on which day, for a set of members, from ``start`` on."""
 
@@ -51,13 +75,7 @@ class AwayBook:
         self._periods: dict[int, list[tuple[date, date]]] = defaultdict(list)
         if not members:
             return
-        rows = session.execute(
-            select(Away.member_id, Away.start, Away.end).where(
-                Away.member_id.in_([m.id for m in members]),
-                Away.cancelled_at.is_(None),
-                Away.end >= start,
-            )
-        )
+        rows = session.execute(_AWAY_FROM, {"member_ids": [m.id for m in members], "start": start})
         for member_id, begin, end in rows:
             self._periods[member_id].append((begin, end))
 
@@ -78,17 +96,7 @@ class _Fixed:
 
 def _fixed_turns(session: Session, group: Group) -> list[_Fixed]:
     """Every turn of the group fixed so far (history and pins), read at once."""
-    announced = exists().where(
-        DutyRun.group_id == ModAssignment.group_id,
-        DutyRun.duty == REVIEW_DUTY,
-        DutyRun.local_date == ModAssignment.day,
-        DutyRun.outcome != MISSED,
-    )
-    rows = session.execute(
-        select(ModAssignment.day, ModAssignment.member_id, ModAssignment.source, announced).where(
-            ModAssignment.group_id == group.id
-        )
-    )
+    rows = session.execute(_FIXED_TURNS, {"group_id": group.id})
     return [_Fixed(day, member_id, source, bool(done)) for day, member_id, source, done in rows]
 
 
@@ -153,6 +161,9 @@ def project(session: Session, group: Group, start: date, count: int) -> list[Tur
     fixed = _fixed_turns(session, group)
     last = _last_from(fixed, start, calendar)
     pins = {t.day: (t.member_id, t.source) for t in fixed if t.day >= start}
+    # ``pick``'s order kept as a queue: whoever takes a day has the latest turn of all
+    # (the days only grow), so they move to the end and the order stays sorted
+    queue = sorted(members, key=lambda m: (last.get(m.id, date.min), m.position, m.id))
     turns: list[Turn] = []
     for day in days:
         if day in pins:
@@ -160,10 +171,13 @@ def project(session: Session, group: Group, start: date, count: int) -> list[Tur
             member = by_id.get(member_id) or session.get(Member, member_id)
             turns.append(Turn(day, member, True, source))
         else:
-            member = pick(members, day, last, away)
+            member = next((m for m in queue if not away.is_away(m.id, day)), None)
             turns.append(Turn(day, member, False))
         if member is not None:
             last[member.id] = day
+            if member.id in by_id:
+                queue.remove(by_id[member.id])
+                queue.append(by_id[member.id])
     return turns
 
 
@@ -179,11 +193,7 @@ def moderator_for(session: Session, group: Group, day: date, now: datetime) -> M
     (or the day is not a study day, even if a turn had been fixed before it was made one)."""
     if not StudyCalendar(session, group).is_study_day(day):
         return None
-    existing = session.execute(
-        select(ModAssignment.id, Member)
-        .outerjoin(Member, Member.id == ModAssignment.member_id)
-        .where(ModAssignment.group_id == group.id, ModAssignment.day == day)
-    ).first()
+    existing = session.execute(_TURN_OF_DAY, {"group_id": group.id, "day": day}).first()
     if existing is not None:  # fixed already (its member, with it)
         return existing[1]
     turns = project(session, group, day, 1)
