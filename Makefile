@@ -61,7 +61,7 @@ bench: install
 	else echo "bench/commands.py on PostgreSQL skipped: set STUDYBOT_TEST_POSTGRES_URL"; fi
 	$(PY) bench/fanout.py
 	$(PY) bench/sandbox.py
-	$(PY) bench/queue.py
+	$(PY) bench/remote_queue.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

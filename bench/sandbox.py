@@ -29,8 +29,8 @@ import sys
 import time
 from pathlib import Path
 
-# the repository instead of this folder (whose other scripts' names, such as queue.py,
-# would shadow the standard library's modules)
+# the repository instead of this folder (so a script named like a standard module could not
+# shadow the standard library)
 sys.path.remove(sys.path[0])
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# the repository in place of this folder (whose file names, e.g. ``queue.py``, must not
+# the repository in place of this folder (so a script named like a standard module could not
 # hide the standard library's)
 sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -13,7 +13,7 @@ in one run, so the difference is the queue's and nothing else's.
 
 Prints one JSON object (``{"skipped": reason}`` when Redis or the sandbox is missing).
 Run as root on a host with bubblewrap and Redis:
-.venv/bin/python bench/queue.py [--runs N] [--lesson ID] [--broker URL]
+.venv/bin/python bench/remote_queue.py [--runs N] [--lesson ID] [--broker URL]
 """
 
 from __future__ import annotations
@@ -21,23 +21,22 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# run as a script, this file's folder comes first on the path, and its name would shadow
-# the standard library's ``queue`` (which Celery, kombu and asyncio's threads import)
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+# the repository in place of this folder (so a script named like a standard module could not
+# shadow the standard library)
+sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
 
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent
 
 from lessons.catalogue import LESSONS_DIR, find_lesson, load_lessons  # noqa: E402
 from sandbox import JobSpec, RunResult, Sandbox, SandboxConfig  # noqa: E402
