@@ -9,19 +9,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Collection
-from datetime import datetime
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import ManualClock
 from bot.commands import COMMANDS, Call, Command, UserRef
 from bot.errors import DomainError
 from bot.replies import Reply
+from bot.schedule.named import named_by
 from bot.schedule.planner import DueDuty
 from bot.schedule.runner import reconcile, run_due, step_through
 from bot.services import bot_state, groups, members, outbox, permissions, users
+from bot.services.calendar import local_today
 from bot.services.code_runs import CodeRunner, Notify
 from bot.services.context import Services
 from db.models import Group
@@ -256,14 +259,23 @@ class Core:
         with self.services.transaction() as session:
             return bot_state.match_guilds(session, present, self.services.clock.now(), owns)
 
-    def presence_roster_sync(self, group_id: int) -> tuple[int, list[int]] | None:
-        """(guild id, active members' user ids) to check before a duty names anyone;
-        None for a paused group."""
+    def presence_named_sync(
+        self, group_ids: Sequence[int], duty: str, day: date | None = None
+    ) -> dict[int, tuple[int, list[int]]]:
+        """For each group (paused ones left out): (guild id, the user ids of the active
+        members its ``duty`` of ``day`` (default: the group's today) would name now), the
+        people to check before it runs (``bot.schedule.named``)."""
         with self.services.reading() as session:
-            group = groups.get_group(session, group_id)
-            if group.paused_at is not None:
-                return None
-            return group.guild_id, members.present_user_ids(session, group)
+            found = session.scalars(select(Group).where(Group.id.in_(group_ids))).all()
+            live = [g for g in found if g.paused_at is None]
+            now = self.services.clock.now()
+            by_day: dict[date, list[Group]] = {}
+            for group in live:
+                by_day.setdefault(day or local_today(group, now), []).append(group)
+            named: dict[int, list[int]] = {}
+            for local_date, due in by_day.items():
+                named.update(named_by(session, duty, due, local_date))
+            return {g.id: (g.guild_id, named[g.id]) for g in live}
 
     def mark_gone_sync(self, group_id: int, user_ids: Collection[int]) -> list[int]:
         """People found gone from the server leave the group (as ``/member leave``)."""

@@ -48,7 +48,7 @@ from sandbox.slot import (
     START_TIMEOUT_S,
     Slot,
     SlotStartError,
-    check_reported_files,
+    checked_files,
     status_budget,
     status_line_max,
 )
@@ -200,6 +200,8 @@ class ForkJob:
     err: Capture | None = None
     report: StatusChannel | None = None
     exited: asyncio.Future[int] | None = None  # the wait status of the job's pid 1
+    # called when the job is closed (its result is out): the pool's refill, off the clock
+    on_close: Callable[[], None] | None = None
 
     def _make(self) -> tuple[list[int], list[int]]:
         """The job's cgroup and pipes (in a worker thread: cgroup writes wait on the
@@ -350,9 +352,7 @@ class ForkJob:
         if self.cgroup is not None:
             oom = self.cgroup.oom_killed()
             peak = self.cgroup.peak_bytes()
-        accepted, notes, dropped = await asyncio.to_thread(
-            check_reported_files, config, report.records
-        )
+        accepted, notes, dropped = await checked_files(config, report.records)
         status, exit_code, sig = exit_status(
             returncode, killed_for, bool(oom), report.exit_code, report.signal
         )
@@ -381,6 +381,9 @@ class ForkJob:
             self.cgroup.kill_listed()
 
     async def close(self) -> None:
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close()
         if self.job_w is not None:  # never used: end of file tells its pid 1 to leave
             os.close(self.job_w)
             self.job_w = None
@@ -511,7 +514,13 @@ class ForkPool:
                 while self._prepared:
                     job = self._prepared.popleft()
                     if job.alive and job.server is server:
-                        self._top_up()
+                        if self._prepared:
+                            # another spare waits: refill once this job's result is out,
+                            # so that forking and priming the next child (tens of ms of
+                            # CPU) does not compete with this job
+                            job.on_close = self._top_up
+                        else:
+                            self._top_up()  # a burst: refill at once
                         return job
                     self._discard(job)
                 self._top_up()

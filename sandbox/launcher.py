@@ -53,9 +53,12 @@ def warm_up(config: Message) -> None:
 
     random.seed()
     del resource, stat, traceback  # imported now so the job does not wait for them
-    rehearse(runpy, config["code_dir"])
+    rehearse(runpy, config["code_dir"], "pass\n")
     if config["preload_torch"]:
         preload(config)
+    # torch's seeding queues a call for CUDA with the caller's stack, which reads the
+    # source of every frame's file (linecache): once here, not in each job
+    reseed(random.getrandbits(63))
     import atexit
 
     # the job's exit runs only the handlers the job registers (torch's own cost
@@ -112,12 +115,12 @@ def preload(config: Message) -> None:
         pass
 
 
-def rehearse(runpy: ModuleType, folder: str) -> None:
-    """Run an empty program the way a job runs, so runpy's own imports happen now."""
+def rehearse(runpy: ModuleType, folder: str, source: str) -> None:
+    """Run ``source`` the way a job runs (so runpy's own imports happen now)."""
     path = os.path.join(folder, "__warm_up__.py")
     try:
         with open(path, "w") as handle:
-            handle.write("pass\n")
+            handle.write(source)
         runpy.run_path(path, run_name="__main__")
     except Exception:
         pass
@@ -337,17 +340,23 @@ def read_config() -> Message:
     return config
 
 
-def run_prepared(config: Message, header: Message, path: str, report: Callable[[int], None]) -> int:
-    """Run the job's file as ``__main__`` the way python would, in this process, after the
-    per-job settings: working folder, threads, seed, signal handling, limits."""
+def enter_job_settings(config: Message, report: Callable[[int], None]) -> None:
+    """The settings every job runs with, whatever the job: working folder, threads,
+    signal handling, the code's folder first on the path (in a forked child they are
+    made before its job comes)."""
     os.chdir(config["out_dir"])
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(config["threads"])
-    reseed(header["seed"])
     act_as_default(report)
-    sys.argv = [path, *header["argv"]]
     sys.path[0:0] = [config["code_dir"]]
+
+
+def run_prepared(header: Message, path: str) -> int:
+    """Run the job's file as ``__main__`` the way python would, in this process (after
+    ``enter_job_settings``), with the job's own seed, arguments and limits."""
+    reseed(header["seed"])
+    sys.argv = [path, *header["argv"]]
     apply_limits(header)
     exit_code = run_job(path)
     return shut_down(exit_code)
@@ -565,14 +574,35 @@ def serve(config: Message, hello: BinaryIO) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
 
 
+# A small job's usual steps, run by each forked child (single-threaded, output to
+# /dev/null) before it says "ready": a forked process copies each page it writes at the
+# first write (reference counts of the warm objects, allocator arenas, torch's seeding),
+# about ten microseconds a page on the development host; so the pages most jobs write
+# are copied here, ahead of the job, instead of on the job's clock.
+PRIME_SOURCE = """\
+import sys
+torch = sys.modules.get("torch")
+if torch is not None:
+    torch.manual_seed(0)
+    x = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    y = torch.stack([x[0] ** 2 * x[1], x[1] * torch.sin(x[2]) + x[0]])
+    y.backward(gradient=torch.ones(2, dtype=torch.float64))
+    model = torch.nn.Linear(3, 2)
+    loss = torch.nn.functional.mse_loss(model(x.detach().float()), torch.zeros(2))
+    loss.backward()
+    print(x, x.grad, loss.item(), torch.tensor([1.5, 2.0]).tolist())
+"""
+
+
 def start_job(config: Message, kernel: Kernel, program: bytes, fds: list[int]) -> int:
     """pid 1 of the job's pid namespace. Trusted until the job starts: it moves itself
     into the job's cgroup (with descriptors the host opened), builds the job's mount,
     network, IPC, UTS and cgroup namespaces, private tmpfs folders and /proc, enters a
     fresh user namespace, drops every capability, sets no_new_privs, its limits and the
-    seccomp filter; then it runs the job and reports like a single-use launcher."""
-    import random
+    seccomp filter, and rehearses a small job (``PRIME_SOURCE``); then it waits for the
+    job, runs it and reports like a single-use launcher."""
     import resource
+    import runpy
 
     job_r, status_w, out_w, err_w, *cgroup_fds = fds
     keep = {0, 1, 2, *fds}
@@ -612,14 +642,10 @@ def start_job(config: Message, kernel: Kernel, program: bytes, fds: list[int]) -
     pids = config["pids"]
     resource.setrlimit(resource.RLIMIT_NPROC, (pids, pids))
     kernel.load_seccomp(program)
+    # Everything up to "ready" is done before the job comes (the host forks these ahead):
+    # after it only the code is written, the job's seed, arguments and limits set.
+    rehearse(runpy, config["code_dir"], PRIME_SOURCE)
     status = os.fdopen(status_w, "wb", buffering=0)
-    send(status, {"ready": True})  # the host may have forked this ahead of the job
-    header, code = read_job(job_r, config["code_max"] + 65536)
-    os.close(job_r)
-    path = os.path.join(config["code_dir"], header["name"])
-    with open(path, "wb") as handle:
-        handle.write(code)
-    random.seed()
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(out_w, 1)
@@ -627,7 +653,14 @@ def start_job(config: Message, kernel: Kernel, program: bytes, fds: list[int]) -
     os.close(out_w)
     os.close(err_w)
     use_job_streams()
-    exit_code = run_prepared(config, header, path, lambda signum: send(status, {"signal": signum}))
+    enter_job_settings(config, lambda signum: send(status, {"signal": signum}))
+    send(status, {"ready": True})
+    header, code = read_job(job_r, config["code_max"] + 65536)
+    os.close(job_r)
+    path = os.path.join(config["code_dir"], header["name"])
+    with open(path, "wb") as handle:
+        handle.write(code)
+    exit_code = run_prepared(header, path)
     send(status, {"exit": exit_code})
     for item in collect_files(config["out_dir"], header["files_max"], header["file_max"]):
         send(status, item)
@@ -668,7 +701,8 @@ def main() -> None:
     path = os.path.join(config["code_dir"], header["name"])
     with open(path, "wb") as handle:
         handle.write(code)
-    exit_code = run_prepared(config, header, path, lambda signum: send(status, {"signal": signum}))
+    enter_job_settings(config, lambda signum: send(status, {"signal": signum}))
+    exit_code = run_prepared(header, path)
     send(status, {"exit": exit_code})
     for item in collect_files(config["out_dir"], header["files_max"], header["file_max"]):
         send(status, item)

@@ -302,7 +302,20 @@ async def write_once(
     loop: asyncio.AbstractEventLoop, fd: int, data: bytes
 ) -> asyncio.BaseTransport | None:
     """Write ``data`` to the pipe ``fd`` without blocking, then close it (the reader sees
-    end of file once all is written). None when the pipe is gone already."""
+    end of file once all is written). What fits in the pipe's buffer (a job's header and
+    code usually do) is written and the pipe closed at once; only the rest goes through a
+    transport, which is returned (None when everything was written or the pipe is gone)."""
+    try:
+        os.set_blocking(fd, False)
+        written = os.write(fd, data)
+    except BlockingIOError:
+        written = 0
+    except OSError:  # the reader is gone
+        os.close(fd)
+        return None
+    if written == len(data):
+        os.close(fd)
+        return None
     try:
         transport, _ = await loop.connect_write_pipe(
             asyncio.Protocol, os.fdopen(fd, "wb", buffering=0)
@@ -310,7 +323,7 @@ async def write_once(
     except OSError:
         os.close(fd)
         return None
-    transport.write(data)
+    transport.write(data[written:])
     transport.close()  # flushes what is buffered, then closes
     return transport
 

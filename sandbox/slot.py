@@ -115,6 +115,16 @@ def check_reported_files(
     return accepted, notes, dropped
 
 
+async def checked_files(
+    config: SandboxConfig, records: list[bytes]
+) -> tuple[list[OutputFile], list[str], list[DroppedFile]]:
+    """``check_reported_files`` in a worker thread; no thread hop when there is nothing
+    to check (most jobs write no files)."""
+    if not records:
+        return [], [], []
+    return await asyncio.to_thread(check_reported_files, config, records)
+
+
 @dataclass(eq=False)
 class Slot:
     """A sandbox that started, warmed up and waits for its one job."""
@@ -425,9 +435,7 @@ class Slot:
         if self.cgroup is not None:
             oom = self.cgroup.oom_killed()
             peak = self.cgroup.peak_bytes()
-        accepted, notes, dropped = await asyncio.to_thread(
-            check_reported_files, config, report.records
-        )
+        accepted, notes, dropped = await checked_files(config, report.records)
         status, exit_code, sig = exit_status(
             returncode, killed_for, bool(oom), report.exit_code, report.signal
         )

@@ -80,7 +80,7 @@ def run_many(
     return [group.id for group in groups if run(session, group, day, now)]
 
 
-def _days_off(session: Session, ids: list[int]) -> dict[int, dict[date, str | None]]:
+def days_off_of(session: Session, ids: list[int]) -> dict[int, dict[date, str | None]]:
     found: dict[int, dict[date, str | None]] = {i: {} for i in ids}
     rows = session.execute(
         select(DayOff.group_id, DayOff.day, DayOff.reason).where(DayOff.group_id.in_(ids))
@@ -122,16 +122,12 @@ def _last_served(
     return last
 
 
-def _moderators(
-    session: Session,
-    groups: list[Group],
-    day: date,
-    now: datetime,
-    calendars: dict[int, StudyCalendar],
-) -> dict[int, Member | None]:
-    """``rotation.moderator_for`` for many groups (all studying on ``day``): the turn
-    fixed already, else the rotation's pick, fixed now."""
-    ids = [g.id for g in groups]
+def plan_moderators(
+    session: Session, ids: list[int], day: date, calendars: dict[int, StudyCalendar]
+) -> tuple[dict[int, int], dict[int, int | None]]:
+    """The moderators of ``day`` (a study day of every group in ``ids``) as member ids,
+    without fixing anything: (the turns fixed already, the rotation's pick for the
+    others, None where nobody can)."""
     fixed = _pairs(
         session.execute(
             select(ModAssignment.group_id, ModAssignment.member_id).where(
@@ -139,7 +135,7 @@ def _moderators(
             )
         )
     )
-    chosen: dict[int, Member | None] = {}
+    planned: dict[int, int | None] = {}
     open_ids = [i for i in ids if i not in fixed]
     if open_ids:
         seats: dict[int, list[Any]] = defaultdict(list)  # (id, position) rows, in order
@@ -151,13 +147,25 @@ def _moderators(
             seats[row.group_id].append(row)
         away = AwayBook(session, [s for group in seats.values() for s in group], day)
         last = _last_served(session, open_ids, day, calendars)
-        picked: dict[int, int] = {}
         for group_id in open_ids:
             seat = pick(seats[group_id], day, last[group_id], away)
-            if seat is None:
-                chosen[group_id] = None
-            else:
-                picked[group_id] = seat.id
+            planned[group_id] = None if seat is None else seat.id
+    return fixed, planned
+
+
+def _moderators(
+    session: Session,
+    groups: list[Group],
+    day: date,
+    now: datetime,
+    calendars: dict[int, StudyCalendar],
+) -> dict[int, Member | None]:
+    """``rotation.moderator_for`` for many groups (all studying on ``day``): the turn
+    fixed already, else the rotation's pick, fixed now."""
+    fixed, planned = plan_moderators(session, [g.id for g in groups], day, calendars)
+    chosen: dict[int, Member | None] = {g: None for g, m in planned.items() if m is None}
+    picked = {g: m for g, m in planned.items() if m is not None}
+    if picked:
         rows = [
             {
                 "group_id": group_id,
@@ -253,7 +261,7 @@ def _quizzing(session: Session, ids: list[int], day: date) -> set[int]:
 def review_many(session: Session, groups: Sequence[Group], day: date, now: datetime) -> list[int]:
     """``ensure_review_post`` for many groups: the ids of those that posted."""
     ids = [g.id for g in groups]
-    days_off = _days_off(session, ids)
+    days_off = days_off_of(session, ids)
     calendars = {g.id: StudyCalendar(session, g, days_off[g.id]) for g in groups}
     studying = [g for g in groups if calendars[g.id].is_study_day(day)]
     claimed_ids = claim_many(session, REVIEW_DUTY, studying, day, now)

@@ -13,7 +13,7 @@ from bot.replies import Reply, Text
 from bot.schedule import batch as batching
 from bot.schedule.duties import DUTIES, end_of_day
 from bot.schedule.planner import DueDuty, Owns, due_between, due_for
-from bot.services import duty_runs, problems, progress
+from bot.services import duty_runs, problems, progress, quiz
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Services
 from bot.services.groups import get_group
@@ -127,10 +127,20 @@ def run_due(
 
 def step_through(services: Services, clock: ManualClock, until: datetime) -> list[DueDuty]:
     """Simulated time: move ``clock`` to each due instant up to ``until`` and run what falls
-    due there, as a bot running all along would have; the clock ends at ``until``."""
+    due there, as a bot running all along would have; the clock ends at ``until``. The
+    quiz's nudges are swept at each member's nudge time in between (the minute job's
+    work; duties due at the same instant run first)."""
     with services.session_factory() as session:
         due = due_between(session, clock.now(), until)
-    posted = _run_moments(services, due, clock)
+        nudges = quiz.moments_between(session, clock.now(), until)
+    posted: list[DueDuty] = []
+    for moment in nudges:
+        posted += _run_moments(services, [item for item in due if item.due_at <= moment], clock)
+        due = [item for item in due if item.due_at > moment]
+        clock.set(moment)
+        with services.transaction() as session:
+            quiz.sweep(session, moment)
+    posted += _run_moments(services, due, clock)
     clock.set(until)
     return posted
 

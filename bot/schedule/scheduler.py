@@ -13,16 +13,19 @@ job).
 
 A front end that can tell whether people are still in the group's server passes a
 ``presence_check``: before a duty that names people runs (when its job fires, and at the
-start-up catch-up) the active members are checked, and those gone leave the group, so
-nobody who left is named moderator or reminded. The console passes none.
+start-up catch-up) the people it is about to name (``bot.schedule.named``: the day's
+moderator, not every member) are checked, and those gone leave the group, so nobody who
+left is named moderator or reminded; whoever the rotation names in their place is checked
+in turn. The console passes none.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import time
+from datetime import date, time
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.base import JobLookupError
@@ -33,9 +36,9 @@ from sqlalchemy import select
 from bot.core import Core
 from bot.schedule.batch import firing_chunks
 from bot.schedule.duties import DUTIES
+from bot.schedule.named import NAMES_PEOPLE
 from bot.schedule.runner import missed, reconcile, run_batch, run_duty
 from bot.services.calendar import local_today
-from bot.services.duty_runs import PROGRESS_REMINDER_DUTY, REMINDER_DUTY, REVIEW_DUTY
 from bot.services.groups import get_group
 from bot.services.quiz import sweep as sweep_quiz_nudges
 from db.models import Group
@@ -46,9 +49,6 @@ AfterRun = Callable[[], Awaitable[None]]
 # (guild id, user ids) -> the user ids known to be gone from the guild; people it cannot
 # tell about (an error, a guild it cannot see) are simply not in the answer
 PresenceCheck = Callable[[int, Sequence[int]], Awaitable[Collection[int]]]
-
-# duties whose posts name members (the moderator, who has not logged): checked first
-NAMES_PEOPLE = frozenset({REVIEW_DUTY, REMINDER_DUTY, PROGRESS_REMINDER_DUTY})
 
 
 Moment = tuple[str, str, time]  # (duty, timezone, local time of day)
@@ -149,8 +149,11 @@ class DutyScheduler:
         """Catch up on what was missed (members checked first), then schedule what comes."""
         if self.presence_check is not None:
             due = await self.core.run(missed, self.core.services, self.owns)
-            for group_id in sorted({item.group_id for item in due if item.duty in NAMES_PEOPLE}):
-                await self.check_presence(group_id)
+            groups_due: dict[tuple[str, date], set[int]] = {}
+            for item in due:
+                groups_due.setdefault((item.duty, item.local_date), set()).add(item.group_id)
+            for (duty, day), ids in sorted(groups_due.items()):
+                await self.check_presence_many(sorted(ids), duty, day)
         if self.owns is None:
             caught_up = await self.core.run(self.core.reconcile_sync)
         else:  # sharded over processes: only this process's groups
@@ -190,29 +193,65 @@ class DutyScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    async def check_presence(self, group_id: int) -> list[int]:
-        """Ask the front end who of the group's active members left its server; they
-        leave the group. Returns their user ids. A check that fails changes nothing (the
-        duty runs as it would without one)."""
-        if self.presence_check is None:
+    async def check_presence(self, group_id: int, duty: str, day: date | None = None) -> list[int]:
+        """``check_presence_many`` for one group."""
+        return await self.check_presence_many([group_id], duty, day)
+
+    async def check_presence_many(
+        self, group_ids: Sequence[int], duty: str, day: date | None = None
+    ) -> list[int]:
+        """Ask the front end whether the people ``duty`` of ``day`` (default: each group's
+        today) is about to name are still in their server (``bot.schedule.named``: the
+        day's moderator, not every member); those gone leave their group. When that
+        hands a turn to someone else, they are asked about too, until nobody new would
+        be named. Returns the user ids that left. A check that fails changes nothing for
+        its group (the duty runs as it would without one)."""
+        check = self.presence_check
+        if check is None or duty not in NAMES_PEOPLE:
             return []
+        asked: dict[int, set[int]] = {}  # group -> user ids asked about already
+        left: list[int] = []
+        pending = list(group_ids)
+        while pending:
+            try:
+                named = await self.core.run(self.core.presence_named_sync, pending, duty, day)
+            except Exception:
+                log.warning("could not read whom %s names", duty, exc_info=True)
+                return left
+            questions = {
+                group_id: (guild_id, new)
+                for group_id, (guild_id, user_ids) in named.items()
+                if (new := [u for u in user_ids if u not in asked.get(group_id, ())])
+            }
+            answers = await asyncio.gather(
+                *(self._gone(check, group_id, *q) for group_id, q in questions.items())
+            )
+            pending = []
+            for (group_id, (_guild, new)), gone in zip(questions.items(), answers, strict=True):
+                asked.setdefault(group_id, set()).update(new)
+                if gone:
+                    left += await self._mark_gone(group_id, gone)
+                    pending.append(group_id)  # the rotation may name someone else now
+        return left
+
+    async def _gone(
+        self, check: PresenceCheck, group_id: int, guild_id: int, user_ids: list[int]
+    ) -> set[int]:
+        """Those of ``user_ids`` the check says are gone (none when it fails)."""
         try:
-            return await self._check_presence(self.presence_check, group_id)
+            return set(await check(guild_id, user_ids)) & set(user_ids)
         except Exception:
             log.warning(
                 "could not check who is still in group %s's server", group_id, exc_info=True
             )
-            return []
+            return set()
 
-    async def _check_presence(self, check: PresenceCheck, group_id: int) -> list[int]:
-        roster = await self.core.run(self.core.presence_roster_sync, group_id)
-        if roster is None or not roster[1]:
+    async def _mark_gone(self, group_id: int, gone: set[int]) -> list[int]:
+        try:
+            left = await self.core.run(self.core.mark_gone_sync, group_id, gone)
+        except Exception:
+            log.warning("could not remove members gone from group %s", group_id, exc_info=True)
             return []
-        guild_id, user_ids = roster
-        gone = set(await check(guild_id, user_ids)) & set(user_ids)
-        if not gone:
-            return []
-        left = await self.core.run(self.core.mark_gone_sync, group_id, gone)
         log.info(
             "group %s: %d member(s) left the server, so they leave the group", group_id, len(left)
         )
@@ -221,8 +260,7 @@ class DutyScheduler:
     async def fire(self, group_id: int, duty: str) -> None:
         """Run the duty for one group's today now (members checked first)."""
         services = self.core.services
-        if duty in NAMES_PEOPLE:
-            await self.check_presence(group_id)
+        await self.check_presence(group_id, duty)
 
         def run() -> bool:
             with services.session_factory() as session:
@@ -244,9 +282,7 @@ class DutyScheduler:
         today = services.clock.now().astimezone(ZoneInfo(timezone)).date()
         due = sorted(self.moments.get((duty, timezone, at), ()))
         for ids in firing_chunks(due):
-            if duty in NAMES_PEOPLE and self.presence_check is not None:
-                for group_id in ids:
-                    await self.check_presence(group_id)
+            await self.check_presence_many(ids, duty, today)
             try:
                 current = await self.core.run(self._still_due, ids, duty, timezone, at)
                 await self.core.run(run_batch, services, duty, today, current)

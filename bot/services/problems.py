@@ -40,6 +40,16 @@ _PICK_FOR = select(ProblemPick).where(  # built once: building costs more than r
 )
 
 
+_PICKED_ON = (  # (day, problem) of the group's picks on some days
+    select(ProblemPick.for_date, Problem)
+    .join(Problem, Problem.id == ProblemPick.problem_id)
+    .where(
+        ProblemPick.group_id == bindparam("group_id"),
+        ProblemPick.for_date.in_(bindparam("days", expanding=True)),
+    )
+)
+
+
 def pick_for(session: Session, group: Group, day: date) -> ProblemPick | None:
     return session.scalar(_PICK_FOR, {"group_id": group.id, "day": day})
 
@@ -340,18 +350,23 @@ def today_reply(session: Session, group: Group, now: datetime) -> Reply:
     today = local_today(group, now)
     reply = Reply.private("problem.today_header")
     calendar = StudyCalendar(session, group)
-    todays = pick_for(session, group, today)
-    if todays is not None:
-        problem = catalogue.get(session, todays.problem_id)
+    nxt = calendar.next_study_day(today)
+    # both days' picks and their problems in one query
+    picked = {
+        day: problem
+        for day, problem in session.execute(
+            _PICKED_ON, {"group_id": group.id, "days": [today] if nxt is None else [today, nxt]}
+        )
+    }
+    if today in picked:
+        problem = picked[today]
         reply.lines.append(Text("problem.today_line", {"day": today, **problem_params(problem)}))
     elif calendar.is_study_day(today):
         reply.lines.append(Text("input.problem_today_none", {"day": today}))
     else:
         reply.lines.append(Text("input.problem_today_no_study", {"day": today}))
-    nxt = calendar.next_study_day(today)
-    upcoming = pick_for(session, group, nxt) if nxt else None
-    if upcoming is not None:
-        problem = catalogue.get(session, upcoming.problem_id)
+    if nxt is not None and nxt in picked:
+        problem = picked[nxt]
         reply.lines.append(Text("problem.next_line", {"day": nxt, **problem_params(problem)}))
     elif nxt is not None:
         deadline = deadline_for(session, group, nxt)

@@ -25,6 +25,8 @@ threads started from messages and direct messages, and answers as Discord docume
   route and channel at most ``CHANNEL_BUCKET`` requests in ``CHANNEL_WINDOW_S`` seconds
   (a 429 for that bucket); each 429 is counted in ``rate_limited``;
 - ``GET /gateway/bot`` recommends ``gateway_shards`` shards;
+- ``GET /guilds/{id}/members/{id}`` (a member lookup): a member, or 404 Unknown Member
+  (10007) for someone in ``left_server``;
 - any other route is a test failure: the sender must not need more.
 
 ``cache(bot)`` fills discord.py's cache as GUILD_CREATE would (the bot's member, roles,
@@ -50,7 +52,14 @@ import pytest
 from bot.clock import ManualClock
 from bot.services.outbox import PERMISSIONS
 from tests.discord import discord_rules as rules
-from tests.discord.fakes import APPLICATION_ID, GUILD_ID, Person, message_payload, user_payload
+from tests.discord.fakes import (
+    APPLICATION_ID,
+    GUILD_ID,
+    Person,
+    member_payload,
+    message_payload,
+    user_payload,
+)
 
 TEXT, DM, VOICE, CATEGORY, NEWS = 0, 1, 2, 4, 5
 NEWS_THREAD, PUBLIC_THREAD = 10, 11
@@ -62,6 +71,7 @@ MAX_NONCE = 25
 CANNOT_SEND_IN_NON_TEXT = 50008
 WRONG_CHANNEL_TYPE = 50024
 THREAD_ALREADY_CREATED = 160004
+UNKNOWN_MEMBER = 10007  # Get Guild Member: not in the server
 OWNER = Person(999, "owner")
 EVERYTHING = (*PERMISSIONS, "read_message_history")  # @everyone's, unless denied
 
@@ -124,6 +134,7 @@ class DiscordHTTP:
         self._ids = itertools.count(900_000)
         self.by_id: dict[int, Posted] = {}
         self.gateway_shards = 1  # what GET /gateway/bot recommends
+        self.left_server: set[int] = set()  # user ids no longer in any server (Get Member)
         self.limited = False  # Discord's rate limits enforced (``enforce_rate_limits``)
         self.rate_limited = 0  # requests answered 429 by those limits
         self.accepted: list[tuple[datetime, str]] = []  # (when, "METHOD path") while limited
@@ -263,6 +274,7 @@ class DiscordHTTP:
             ("POST", "/users/@me/channels"): self._open_dm,
             ("GET", "/channels/{channel_id}"): self._get_channel,
             ("GET", "/gateway/bot"): self._gateway,
+            ("GET", "/guilds/{guild_id}/members/{member_id}"): self._get_member,
         }
         handler = handlers.get((route.method, route.path))
         if handler is None:
@@ -381,6 +393,14 @@ class DiscordHTTP:
             "last_message_id": None,
             "recipients": [user_payload(person)],
         }
+
+    def _get_member(self, parts: list[str], body: dict[str, Any], files: list[Any]) -> Any:
+        """Get Guild Member: everyone is in the server but ``left_server`` (404 Unknown
+        Member)."""
+        user_id = int(parts[3])
+        if user_id in self.left_server:
+            raise refusal(404, UNKNOWN_MEMBER, "Unknown Member")
+        return member_payload(self.people.get(user_id, Person(user_id, f"user{user_id}")))
 
     def _gateway(self, parts: list[str], body: dict[str, Any], files: list[Any]) -> Any:
         """Get Gateway Bot: the recommended number of shards (``gateway_shards``)."""

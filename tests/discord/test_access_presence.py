@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.adapters.discord.bot import StudyBot
+from bot.adapters.discord.delivery import Pace
 from bot.adapters.discord.presence import PRESENCE_TTL, MemberPresence
 from bot.clock import ManualClock
 from bot.replies import reply_from_json
@@ -127,3 +128,21 @@ async def test_the_review_does_not_name_someone_who_left_the_server(
     (review,) = [reply_from_json(b) for b in bodies if b["key"] == "duty.review"]
     assert review.params["name"].user_id == BOB.id
     assert active == {ALICE.id: False, BOB.id: True}
+
+
+async def test_lookups_take_their_turn_from_the_deliverers_pace(clock: ManualClock) -> None:
+    """Lookups share Discord's 50 requests a second with the posts: with a pace of two a
+    second, five lookups span more than two seconds of the clock."""
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    pace = Pace(clock, sleep, per_second=2)
+    people = [ALICE.id, BOB.id, CAROL.id, DAVE, ERIN]
+    lookup = FakeLookup(dict.fromkeys(people))
+    presence = MemberPresence(lookup.fetch, clock, pace=pace)
+    start = clock.now()
+    assert await presence.gone(GUILD_ID, people) == set()
+    assert clock.now() - start >= timedelta(seconds=2)
+    assert pace.waited >= timedelta(seconds=2)
+    assert sum(lookup.asked.values()) == len(people)

@@ -78,3 +78,20 @@ async def test_requests_within_the_limits_pass(
         await post(client, CHANNELS[i % len(CHANNELS)])
         clock.advance(timedelta(seconds=1 / rules.GLOBAL_PER_SECOND))
     assert double.rate_limited == 0 and len(double.posted) == 3 * rules.GLOBAL_PER_SECOND
+
+
+async def test_member_lookups_count_in_the_global_limit_and_say_who_left(
+    limited: tuple[discord.Client, DiscordHTTP, ManualClock],
+) -> None:
+    client, double, _clock = limited
+    double.left_server = {42}
+    member = await client.http.get_member(1, 41)
+    assert member["user"]["id"] == "41"
+    with pytest.raises(discord.NotFound) as gone:
+        await client.http.get_member(1, 42)
+    assert gone.value.code == 10007  # Unknown Member
+    for i in range(rules.GLOBAL_PER_SECOND - 2):  # the lookups took two of the second's 50
+        await post(client, CHANNELS[i])
+    with pytest.raises(discord.HTTPException) as caught:
+        await client.http.get_member(1, 41)
+    assert caught.value.status == 429 and double.rate_limited == 1

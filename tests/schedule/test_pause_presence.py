@@ -1,12 +1,13 @@
 """Someone who left the server is not named: before a duty that names people runs (a
 job's moment, and the start-up catch-up) the scheduler asks the front end's presence
-check, and those gone leave the group as with ``/member leave``. A check that fails, or a
-front end without one (the console), changes nothing."""
+check about the people the duty is about to name (not every member), and those gone
+leave the group as with ``/member leave``; whoever is named in their place is asked about
+in turn. A check that fails, or a front end without one (the console), changes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, time
 
 from sqlalchemy import select
 
@@ -70,7 +71,8 @@ async def test_a_member_who_left_is_not_named_when_the_review_fires(harness: Har
 
     await scheduler.fire(harness.group_id, REVIEW_DUTY)
 
-    assert guild.asked == [(GUILD_ID, [alice.user_id, bob.user_id])]
+    # the day's moderator is asked about; alice left, so the turn is bob's: he is asked next
+    assert guild.asked == [(GUILD_ID, [alice.user_id]), (GUILD_ID, [bob.user_id])]
     assert named_in_reviews(harness) == ["bob"]
     assert active(harness) == {"alice": False, "bob": True}
     assert monday_moderator(harness) == "bob"  # alice's turn was released, like /member leave
@@ -111,7 +113,7 @@ async def test_the_check_cannot_remove_someone_it_was_not_asked_about(harness: H
 
     scheduler = DutyScheduler(harness.core, presence_check=gone)
     harness.at("2026-12-07 09:30")
-    assert await scheduler.check_presence(harness.group_id) == []
+    assert await scheduler.check_presence(harness.group_id, REVIEW_DUTY) == []
     assert active(harness) == {"alice": True}
 
 
@@ -133,7 +135,7 @@ async def test_the_start_up_catch_up_checks_first(harness: Harness) -> None:
     harness.at("2026-12-07 10:00")  # down at 09:30: the review is caught up now
     await scheduler.start()
     try:
-        assert guild.asked == [(GUILD_ID, [alice.user_id, bob.user_id])]
+        assert guild.asked == [(GUILD_ID, [alice.user_id]), (GUILD_ID, [bob.user_id])]
         assert named_in_reviews(harness) == ["bob"]
         assert active(harness) == {"alice": False, "bob": True}
     finally:
@@ -149,3 +151,49 @@ async def test_without_a_check_the_catch_up_is_as_before(harness: Harness) -> No
         assert named_in_reviews(harness) == ["alice"]
     finally:
         scheduler.shutdown()
+
+
+async def test_only_the_people_a_duty_would_name_are_asked_about(harness: Harness) -> None:
+    alice, _bob, _carol, _dave = harness.join("alice", "bob", "carol", "dave")
+    guild = FakeGuild()
+    scheduler = DutyScheduler(harness.core, presence_check=guild.gone)
+    harness.at("2026-12-07 09:30")
+    await scheduler.fire(harness.group_id, REVIEW_DUTY)
+    assert guild.asked == [(GUILD_ID, [alice.user_id])]  # the moderator, nobody else
+    assert named_in_reviews(harness) == ["alice"]
+
+
+async def test_everyone_who_left_is_caught_down_the_rotation(harness: Harness) -> None:
+    alice, bob, carol, _dave = harness.join("alice", "bob", "carol", "dave")
+    guild = FakeGuild(left={alice.user_id, bob.user_id})
+    scheduler = DutyScheduler(harness.core, presence_check=guild.gone)
+    harness.at("2026-12-07 09:30")
+    await scheduler.fire(harness.group_id, REVIEW_DUTY)
+    assert guild.asked == [
+        (GUILD_ID, [alice.user_id]),
+        (GUILD_ID, [bob.user_id]),
+        (GUILD_ID, [carol.user_id]),
+    ]
+    assert named_in_reviews(harness) == ["carol"]
+    assert active(harness) == {"alice": False, "bob": False, "carol": True, "dave": True}
+
+
+async def test_a_firing_moment_asks_about_each_groups_moderator_only(harness: Harness) -> None:
+    alice, bob, _carol = harness.join("alice", "bob", "carol")
+    guild = FakeGuild(left={alice.user_id})
+    scheduler = DutyScheduler(harness.core, presence_check=guild.gone)
+    scheduler.build_jobs()
+    harness.at("2026-12-07 09:30")
+    await scheduler.fire_moment(REVIEW_DUTY, "Asia/Seoul", time(9, 30))
+    assert guild.asked == [(GUILD_ID, [alice.user_id]), (GUILD_ID, [bob.user_id])]
+    assert named_in_reviews(harness) == ["bob"]
+
+
+async def test_a_day_without_study_asks_nobody(harness: Harness) -> None:
+    alice, _bob = harness.join("alice", "bob")
+    guild = FakeGuild(left={alice.user_id})
+    scheduler = DutyScheduler(harness.core, presence_check=guild.gone)
+    harness.at("2026-12-12 09:30")  # a Saturday: no review post names anyone
+    await scheduler.fire(harness.group_id, REVIEW_DUTY)
+    assert guild.asked == []
+    assert active(harness) == {"alice": True, "bob": True}

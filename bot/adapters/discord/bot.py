@@ -123,13 +123,11 @@ class StudyBot(commands.AutoShardedBot):
         self.settings = settings
         self.serving = serving
         self.defer_after = defer_after  # seconds before a slow answer is deferred
+        pace = Pace(core.services.clock)  # posts and member lookups share Discord's limit
         self.outbox = OutboxLoop(
-            core,
-            DiscordChannelSender(self),
-            settings.outbox_poll_seconds,
-            pace=Pace(core.services.clock),
+            core, DiscordChannelSender(self), settings.outbox_poll_seconds, pace=pace
         )
-        self.presence = MemberPresence(self.fetch_member, core.services.clock)
+        self.presence = MemberPresence(self.fetch_member, core.services.clock, pace=pace)
         self.scheduler = DutyScheduler(
             core, after_run=self.outbox.poke, presence_check=self.presence.gone, owns=self.owns
         )

@@ -3,7 +3,13 @@ nudge, statistics and the Anki export (``/quiz``). See ``_schedule`` for the rul
 
 from bot.services.quiz._deck import NEW_PER_DAY, deck, find_card, member_days
 from bot.services.quiz._export import build_apkg, export_reply
-from bot.services.quiz._nudge import digest_line, learned_between, set_nudge, sweep
+from bot.services.quiz._nudge import (
+    digest_line,
+    learned_between,
+    moments_between,
+    set_nudge,
+    sweep,
+)
 from bot.services.quiz._review import MAX_CHOICE, answer, grade, next_card, reveal
 from bot.services.quiz._schedule import INTERVALS, RECALLS_TO_LEARN, CardState
 from bot.services.quiz._stats import SCOPES, stats
@@ -26,6 +32,7 @@ __all__ = [
     "grade",
     "learned_between",
     "member_days",
+    "moments_between",
     "next_card",
     "reveal",
     "set_nudge",

@@ -6,14 +6,17 @@ cards wait), and the digest's count of cards learned the day before.
 it claims the day with one conditional UPDATE of ``nudged_on`` and queues the message in the
 same transaction: a second sweep, late or from another process, finds the claim and sends
 nothing. Members with nothing waiting are not nudged (and not claimed: cards may come due
-later that day only through a miss, which is not worth a second look).
+later that day only through a miss, which is not worth a second look). A simulated clock
+(the console) stops at each of ``moments_between`` and sweeps there instead.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVarTuple
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput
@@ -27,6 +30,7 @@ from bot.services.permissions import require_member
 from bot.services.quiz._deck import member_days, quiz_member, rows_of, waiting
 from db.models import Group, Member, QuizCard, QuizMember
 
+Columns = TypeVarTuple("Columns")
 GRACE = timedelta(minutes=30)
 OFF_WORDS = frozenset({"off", "none", "끔", "끄기", "없음"})
 
@@ -60,18 +64,42 @@ def _due_now(group: Group, nudge: time, now: datetime) -> bool:
     return moment <= local < moment + GRACE
 
 
-def sweep(session: Session, now: datetime) -> int:
-    """Queue today's nudges that are due; returns how many were queued."""
-    rows = session.execute(
-        select(QuizMember, Member, Group)
-        .join(Member, Member.id == QuizMember.member_id)
+def _nudging(query: Select[*Columns]) -> Select[*Columns]:
+    """``query`` (over ``QuizMember``) narrowed to the active members who set a nudge, in
+    groups that are not paused."""
+    return (
+        query.join(Member, Member.id == QuizMember.member_id)
         .join(Group, Group.id == Member.group_id)
         .where(
             QuizMember.nudge_time.is_not(None),
             Member.active.is_(True),
             Group.paused_at.is_(None),
         )
-    ).all()
+    )
+
+
+def moments_between(session: Session, after: datetime, until: datetime) -> list[datetime]:
+    """The instants in ``(after, until]`` at which some member's nudge time comes (in their
+    group's zone), in order: where a simulated clock must stop and ``sweep``, as the
+    minute job of a bot running all along would have. Whether anyone is nudged there is
+    ``sweep``'s to decide."""
+    times = session.execute(_nudging(select(QuizMember.nudge_time, Group.timezone)).distinct())
+    found: set[datetime] = set()
+    for nudge, timezone in times:
+        assert nudge is not None  # selected so
+        tz = ZoneInfo(timezone)
+        day = after.astimezone(tz).date()
+        while day <= until.astimezone(tz).date():
+            moment = datetime.combine(day, nudge, tzinfo=tz)
+            if after < moment <= until:
+                found.add(moment.astimezone(UTC))
+            day += timedelta(days=1)
+    return sorted(found)
+
+
+def sweep(session: Session, now: datetime) -> int:
+    """Queue today's nudges that are due; returns how many were queued."""
+    rows = session.execute(_nudging(select(QuizMember, Member, Group))).all()
     queued = 0
     for table, member, group in rows:
         assert table.nudge_time is not None

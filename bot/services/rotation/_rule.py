@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
 from bot.services.duty_runs import MISSED, REVIEW_DUTY
-from bot.services.roster import active_members
-from db.models import Away, DutyRun, Group, Member, ModAssignment
+from bot.services.roster import active_members, hold_users
+from db.models import Away, DutyRun, Group, Member, ModAssignment, User
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,10 @@ _FIXED_TURNS = select(
         DutyRun.outcome != MISSED,
     ),
 ).where(ModAssignment.group_id == bindparam("group_id"))
-_TURN_OF_DAY = (
-    select(ModAssignment.id, Member)
+_TURN_OF_DAY = (  # with its member's user, for ``mention``
+    select(ModAssignment.id, Member, User)
     .outerjoin(Member, Member.id == ModAssignment.member_id)
+    .outerjoin(User, User.id == Member.user_id)
     .where(ModAssignment.group_id == bindparam("group_id"), ModAssignment.day == bindparam("day"))
 )
 
@@ -195,7 +196,10 @@ def moderator_for(session: Session, group: Group, day: date, now: datetime) -> M
         return None
     existing = session.execute(_TURN_OF_DAY, {"group_id": group.id, "day": day}).first()
     if existing is not None:  # fixed already (its member, with it)
-        return existing[1]
+        _turn_id, member, user = existing
+        if user is not None:
+            hold_users(session, group.id, [user])
+        return member
     turns = project(session, group, day, 1)
     if not turns or turns[0].member is None:
         return None

@@ -49,8 +49,11 @@ def schedule_reply(session: Session, group: Group, now: datetime, days: int | No
     if not 1 <= count <= MAX_SCHEDULE_DAYS:
         raise InvalidInput("error.bad_days_count", max=MAX_SCHEDULE_DAYS)
     today = local_today(group, now)
-    moderator_for(session, group, today, now)  # today's turn is fixed once asked about
     turns = project(session, group, today, count)
+    if turns and turns[0].day == today and not turns[0].pinned:
+        # today's turn is fixed once asked about (the projection read it when it was)
+        moderator_for(session, group, today, now)
+        turns = project(session, group, today, count)
     reply = Reply.private("mod.schedule", count=len(turns))
     for turn in turns:
         if turn.member is None:
