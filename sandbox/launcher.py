@@ -577,8 +577,8 @@ def serve(config: Message, hello: BinaryIO) -> None:
 # A small job's usual steps, run by each forked child (single-threaded, output to
 # /dev/null) before it says "ready": a forked process copies each page it writes at the
 # first write (reference counts of the warm objects, allocator arenas, torch's seeding),
-# about ten microseconds a page on the development host; so the pages most jobs write
-# are copied here, ahead of the job, instead of on the job's clock.
+# 5-10 microseconds a page on the development host; so the pages most jobs write are
+# copied here, ahead of the job, instead of on the job's clock.
 PRIME_SOURCE = """\
 import sys
 torch = sys.modules.get("torch")

@@ -14,7 +14,7 @@ from bot.services import freetext, rotation
 from bot.services.calendar import local_today
 from bot.services.context import Actor
 from bot.services.permissions import active_member, require_admin
-from bot.services.roster import active_members, mention
+from bot.services.roster import active_members, active_members_away, mention
 from bot.services.users import ensure_user
 from db.models import Group, Member, SwapRequest
 
@@ -93,12 +93,6 @@ def remove(session: Session, group: Group, actor: Actor, user_id: int, now: date
     return Reply.public("member.removed", name=mention(session, member), by=actor.name)
 
 
-def present_user_ids(session: Session, group: Group) -> list[int]:
-    """The user ids of the active members: whom a front end checks are still in its
-    server before a duty names anyone."""
-    return [member.user_id for member in active_members(session, group)]
-
-
 def mark_gone(
     session: Session, group: Group, user_ids: Collection[int], now: datetime
 ) -> list[int]:
@@ -114,11 +108,11 @@ def mark_gone(
 
 
 def listing(session: Session, group: Group, now: datetime) -> Reply:
-    members = active_members(session, group)
+    today = local_today(group, now)
+    members, periods = active_members_away(session, group, today)
     if not members:
         return Reply.private("member.list_empty")
-    today = local_today(group, now)
-    away = rotation.AwayBook(session, members, today)
+    away = rotation.AwayBook.of(periods)
     lines = [
         Text(
             "member.list_line_away" if away.is_away(m.id, today) else "member.list_line",

@@ -4,18 +4,35 @@ and how to mention one. Joining and leaving are ``members``'s."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.replies import Mention
-from db.models import Group, Member, User
+from db.models import Away, Group, Member, User
 
 _GROUP_USERS = "studybot.roster.group_users"  # session.info key: group id -> its users
 # built once (statements built per call cost more than running them)
 _ACTIVE_WITH_USERS = (
     select(Member, User)
     .join(User, User.id == Member.user_id)
+    .where(Member.group_id == bindparam("group_id"), Member.active.is_(True))
+    .order_by(Member.position, Member.id)
+)
+# the same, each member with the away periods (not cancelled) that end on or after a day:
+# one row per member and period (a member away at no time then: one row, no period)
+_ACTIVE_WITH_AWAY = (
+    select(Member, User, Away.start, Away.end)
+    .join(User, User.id == Member.user_id)
+    .outerjoin(
+        Away,
+        and_(
+            Away.member_id == Member.id,
+            Away.cancelled_at.is_(None),
+            Away.end >= bindparam("start"),
+        ),
+    )
     .where(Member.group_id == bindparam("group_id"), Member.active.is_(True))
     .order_by(Member.position, Member.id)
 )
@@ -32,6 +49,24 @@ def active_members(session: Session, group: Group) -> list[Member]:
     rows = session.execute(_ACTIVE_WITH_USERS, {"group_id": group.id}).all()
     hold_users(session, group.id, (user for _member, user in rows))
     return [member for member, _user in rows]
+
+
+def active_members_away(
+    session: Session, group: Group, start: date
+) -> tuple[list[Member], list[tuple[int, date, date]]]:
+    """``active_members`` and, in the same query, their away periods (not cancelled)
+    that end on ``start`` or later, as (member id, first day, last day)."""
+    rows = session.execute(_ACTIVE_WITH_AWAY, {"group_id": group.id, "start": start}).all()
+    members: dict[int, Member] = {}
+    users: dict[int, User] = {}
+    periods: list[tuple[int, date, date]] = []
+    for member, user, begin, end in rows:
+        members.setdefault(member.id, member)
+        users.setdefault(user.id, user)
+        if begin is not None and end is not None:
+            periods.append((member.id, begin, end))
+    hold_users(session, group.id, users.values())
+    return list(members.values()), periods
 
 
 def hold_users(session: Session, group_id: int, users: Iterable[User]) -> None:

@@ -5,6 +5,7 @@ also after a crash or a restart."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, time
 from unittest import mock
 
@@ -13,6 +14,7 @@ import pytest
 from bot.schedule.duties import DUTIES, ensure_progress_reminder
 from bot.schedule.planner import due_at
 from bot.schedule.runner import run_duty
+from bot.schedule.scheduler import DutyScheduler
 from bot.services.duty_runs import PROGRESS_REMINDER_DUTY
 from tests.conftest import SEOUL, Harness
 from tests.progress.helpers import advance, as_date, log, log_on, mention, outbox, runs
@@ -194,3 +196,18 @@ def test_switching_the_reminder_back_on_and_bad_modes(busy: Harness) -> None:
     [(user_id, body)] = outbox(busy)
     assert user_id is None
     assert body["params"]["names"] == [mention(busy, "bob"), mention(busy, "erin")]
+
+
+async def test_before_the_reminder_only_the_people_it_names_are_looked_up(busy: Harness) -> None:
+    """The presence check before the reminder asks about bob (named) and erin (written
+    to), not about those who logged, are away, switched it off or left."""
+    asked: list[list[int]] = []
+
+    async def gone(_guild_id: int, user_ids: Sequence[int]) -> set[int]:
+        asked.append(sorted(user_ids))
+        return set()
+
+    scheduler = DutyScheduler(busy.core, presence_check=gone)
+    busy.at("2026-12-07 21:00")
+    await scheduler.fire(busy.group_id, PROGRESS_REMINDER_DUTY)
+    assert asked == [sorted([busy.actor("bob").user_id, busy.actor("erin").user_id])]

@@ -197,3 +197,17 @@ async def test_a_day_without_study_asks_nobody(harness: Harness) -> None:
     await scheduler.fire(harness.group_id, REVIEW_DUTY)
     assert guild.asked == []
     assert active(harness) == {"alice": True, "bob": True}
+
+
+async def test_the_review_also_asks_about_who_its_thread_names(harness: Harness) -> None:
+    """The thread under the review post names who solved the day's problem already."""
+    _alice, bob, carol = harness.join("alice", "bob", "carol")
+    harness.at("2026-12-07 10:00")  # Monday (alice's turn): the pick for Tuesday (bob's)
+    assert harness.invoke("alice", "problem pick", problem="12899").key == "problem.picked"
+    harness.at("2026-12-08 08:00")
+    assert harness.invoke("carol", "problem solved").key == "problem.solved"
+    guild = FakeGuild()
+    scheduler = DutyScheduler(harness.core, presence_check=guild.gone)
+    harness.at("2026-12-08 09:30")
+    await scheduler.fire(harness.group_id, REVIEW_DUTY)
+    assert guild.asked == [(GUILD_ID, [bob.user_id, carol.user_id])]  # moderator, solver

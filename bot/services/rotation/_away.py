@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound, PermissionDenied
 from bot.replies import Reply, Text
 from bot.services.calendar import local_today
 from bot.services.context import Actor
@@ -76,13 +76,39 @@ def release_turns(
     return sorted(released)
 
 
+# the actor's membership and upcoming away periods in one query: one row per period (a
+# member with none: one row without a period; someone who is no active member: no row)
+_OWN_UPCOMING_AWAY = (
+    select(Member.id, Away.start, Away.end)
+    .outerjoin(
+        Away,
+        and_(
+            Away.member_id == Member.id,
+            Away.cancelled_at.is_(None),
+            Away.end >= bindparam("today"),
+        ),
+    )
+    .where(
+        Member.group_id == bindparam("group_id"),
+        Member.user_id == bindparam("user_id"),
+        Member.active.is_(True),
+    )
+    .order_by(Away.start)
+)
+
+
 def list_away(session: Session, group: Group, actor: Actor, now: datetime) -> Reply:
-    member = require_member(session, group, actor)
-    rows = _upcoming_away(session, member, local_today(group, now))
-    if not rows:
+    found = session.execute(
+        _OWN_UPCOMING_AWAY,
+        {"group_id": group.id, "user_id": actor.user_id, "today": local_today(group, now)},
+    ).all()
+    if not found:
+        raise PermissionDenied("error.not_member")  # (as ``require_member``)
+    periods = [(start, end) for _id, start, end in found if start is not None]
+    if not periods:
         return Reply.private("away.none")
-    reply = Reply.private("away.list", count=len(rows))
-    reply.lines = [Text("away.line", {"start": r.start, "end": r.end}) for r in rows]
+    reply = Reply.private("away.list", count=len(periods))
+    reply.lines = [Text("away.line", {"start": start, "end": end}) for start, end in periods]
     return reply
 
 

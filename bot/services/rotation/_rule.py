@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
 from bot.services.duty_runs import MISSED, REVIEW_DUTY
-from bot.services.roster import active_members, hold_users
+from bot.services.roster import active_members_away, hold_users
 from db.models import Away, DutyRun, Group, Member, ModAssignment, User
 
 
@@ -79,6 +79,15 @@ class AwayBook:
         rows = session.execute(_AWAY_FROM, {"member_ids": [m.id for m in members], "start": start})
         for member_id, begin, end in rows:
             self._periods[member_id].append((begin, end))
+
+    @classmethod
+    def of(cls, periods: Sequence[tuple[int, date, date]]) -> AwayBook:
+        """The book of periods read already, as (member id, first day, last day)."""
+        book = cls.__new__(cls)
+        book._periods = defaultdict(list)
+        for member_id, begin, end in periods:
+            book._periods[member_id].append((begin, end))
+        return book
 
     def is_away(self, member_id: int, day: date) -> bool:
         periods = self._periods.get(member_id)
@@ -156,9 +165,9 @@ def project(session: Session, group: Group, start: date, count: int) -> list[Tur
     """The moderators of the first ``count`` study days from ``start`` (inclusive)."""
     calendar = StudyCalendar(session, group)
     days = calendar.study_days(start, count)
-    members = active_members(session, group)
+    members, periods = active_members_away(session, group, start)
     by_id = {m.id: m for m in members}
-    away = AwayBook(session, members, start)
+    away = AwayBook.of(periods)
     fixed = _fixed_turns(session, group)
     last = _last_from(fixed, start, calendar)
     pins = {t.day: (t.member_id, t.source) for t in fixed if t.day >= start}
