@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, false, func, null, select, true, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
@@ -50,17 +51,28 @@ _AWAY_FROM = select(Away.member_id, Away.start, Away.end).where(
     Away.cancelled_at.is_(None),
     Away.end >= bindparam("start"),
 )
-_FIXED_TURNS = select(
-    ModAssignment.day,
-    ModAssignment.member_id,
-    ModAssignment.source,
-    exists().where(
-        DutyRun.group_id == ModAssignment.group_id,
-        DutyRun.duty == REVIEW_DUTY,
-        DutyRun.local_date == ModAssignment.day,
-        DutyRun.outcome != MISSED,
+_ANNOUNCED = exists().where(  # the turn's review post went out
+    DutyRun.group_id == ModAssignment.group_id,
+    DutyRun.duty == REVIEW_DUTY,
+    DutyRun.local_date == ModAssignment.day,
+    DutyRun.outcome != MISSED,
+)
+_OF_GROUP = ModAssignment.group_id == bindparam("group_id")
+_BEFORE = ModAssignment.day < bindparam("start")
+# what the rule needs of the turns fixed so far, whatever the length of the history: the
+# turns from ``start`` on (pins), each member's latest announced turn before it, and the
+# turns before it that were never announced (few: they count only on study days)
+_FIXED_TURNS: CompoundSelect[date, int, str | None, bool] = union_all(
+    select(ModAssignment.day, ModAssignment.member_id, ModAssignment.source, _ANNOUNCED).where(
+        _OF_GROUP, ModAssignment.day >= bindparam("start")
     ),
-).where(ModAssignment.group_id == bindparam("group_id"))
+    select(ModAssignment.day, ModAssignment.member_id, ModAssignment.source, false()).where(
+        _OF_GROUP, _BEFORE, ~_ANNOUNCED
+    ),
+    select(func.max(ModAssignment.day), ModAssignment.member_id, null(), true())
+    .where(_OF_GROUP, _BEFORE, _ANNOUNCED)
+    .group_by(ModAssignment.member_id),
+)
 _TURN_OF_DAY = (  # with its member's user, for ``mention``
     select(ModAssignment.id, Member, User)
     .outerjoin(Member, Member.id == ModAssignment.member_id)
@@ -100,13 +112,15 @@ class _Fixed:
 
     day: date
     member_id: int
-    source: str
+    source: str | None  # (None on a member's latest announced turn, read as an aggregate)
     announced: bool
 
 
-def _fixed_turns(session: Session, group: Group) -> list[_Fixed]:
-    """Every turn of the group fixed so far (history and pins), read at once."""
-    rows = session.execute(_FIXED_TURNS, {"group_id": group.id})
+def _fixed_turns(session: Session, group: Group, start: date) -> list[_Fixed]:
+    """The group's turns fixed so far that tell who served last before ``start`` (each
+    member's latest announced one, and the unannounced ones), and every turn from
+    ``start`` on (pins), read at once."""
+    rows = session.execute(_FIXED_TURNS, {"group_id": group.id, "start": start})
     return [_Fixed(day, member_id, source, bool(done)) for day, member_id, source, done in rows]
 
 
@@ -126,7 +140,7 @@ def last_served(session: Session, group: Group, before: date) -> dict[int, date]
     """Each member's latest turn before ``before``. A turn fixed in advance (by a swap) on
     a day that is no longer a study day (declared off since) and was never announced did
     not happen, so it does not count."""
-    return _last_from(_fixed_turns(session, group), before, StudyCalendar(session, group))
+    return _last_from(_fixed_turns(session, group, before), before, StudyCalendar(session, group))
 
 
 class Seat(Protocol):
@@ -168,7 +182,7 @@ def project(session: Session, group: Group, start: date, count: int) -> list[Tur
     members, periods = active_members_away(session, group, start)
     by_id = {m.id: m for m in members}
     away = AwayBook.of(periods)
-    fixed = _fixed_turns(session, group)
+    fixed = _fixed_turns(session, group, start)
     last = _last_from(fixed, start, calendar)
     pins = {t.day: (t.member_id, t.source) for t in fixed if t.day >= start}
     # ``pick``'s order kept as a queue: whoever takes a day has the latest turn of all
