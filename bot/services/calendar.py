@@ -76,6 +76,18 @@ def _days_off(session: Session, group_id: int) -> dict[date, str | None]:
     return known[group_id]
 
 
+def known_days_off(session: Session, group_id: int) -> bool:
+    """Whether the session holds the group's days off already (no need to read them)."""
+    return group_id in session.info.get(_DAYS_OFF, {}) and not _touches_days_off(session)
+
+
+def hold_days_off(session: Session, group_id: int, days_off: dict[date, str | None]) -> None:
+    """Hold the group's days off read (as they are in the database) with another query;
+    ignored while the session has days off not written yet."""
+    if not _touches_days_off(session):
+        session.info.setdefault(_DAYS_OFF, {})[group_id] = days_off
+
+
 class StudyCalendar:
     """Answers "is this a study day?" for one group, caching its days off."""
 
@@ -107,13 +119,24 @@ class StudyCalendar:
 
     def study_days(self, start: date, count: int) -> list[date]:
         """The first ``count`` study days on or after ``start``."""
+        # ``is_study_day`` inlined (a 30-day schedule asks about some 40 days)
         found: list[date] = []
         day = start
+        one_day = timedelta(days=1)
         limit = start + timedelta(days=MAX_SCAN_DAYS + count * 7)
+        language = "ko" if self.group.locale == "ko" else "en_US"
+        skip_holidays = self.group.skip_holidays
+        year, holiday_names = day.year, _korean_holidays(day.year, language)
         while len(found) < count and day <= limit:
-            if self.is_study_day(day):
+            if day.year != year:
+                year, holiday_names = day.year, _korean_holidays(day.year, language)
+            if (
+                day.isoweekday() in self._weekdays
+                and not (skip_holidays and holiday_names.get(day))
+                and day not in self._days_off
+            ):
                 found.append(day)
-            day += timedelta(days=1)
+            day += one_day
         return found
 
     def next_study_day(self, after: date) -> date | None:

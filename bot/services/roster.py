@@ -4,6 +4,7 @@ and how to mention one. Joining and leaving are ``members``'s."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, bindparam, select
@@ -35,6 +36,28 @@ _ACTIVE_WITH_AWAY = (
     )
     .where(Member.group_id == bindparam("group_id"), Member.active.is_(True))
     .order_by(Member.position, Member.id)
+)
+# the same as plain columns (no objects to build: what the rotation's projection reads)
+_ACTIVE_SEATS_AWAY = (
+    select(
+        Member.id, Member.position, Member.user_id, Member.group_id, User.name, Away.start, Away.end
+    )
+    .join(User, User.id == Member.user_id)
+    .outerjoin(
+        Away,
+        and_(
+            Away.member_id == Member.id,
+            Away.cancelled_at.is_(None),
+            Away.end >= bindparam("start"),
+        ),
+    )
+    .where(Member.group_id == bindparam("group_id"), Member.active.is_(True))
+    .order_by(Member.position, Member.id)
+)
+_SEAT_OF = (
+    select(Member.id, Member.position, Member.user_id, Member.group_id, User.name)
+    .join(User, User.id == Member.user_id)
+    .where(Member.id == bindparam("member_id"))
 )
 _USERS_OF_GROUP = (
     select(User)
@@ -69,6 +92,39 @@ def active_members_away(
     return list(members.values()), periods
 
 
+@dataclass(frozen=True)
+class SeatRow:
+    """A member as read for the rotation: the columns it needs and the user's name (read
+    in the same query, so ``mention`` needs no object)."""
+
+    id: int
+    position: int
+    user_id: int
+    group_id: int
+    name: str
+
+
+def active_seats_away(
+    session: Session, group: Group, start: date
+) -> tuple[list[SeatRow], list[tuple[int, date, date]]]:
+    """``active_members_away`` as plain rows (reading objects costs more than the query)."""
+    rows = session.execute(_ACTIVE_SEATS_AWAY, {"group_id": group.id, "start": start})
+    seats: dict[int, SeatRow] = {}
+    periods: list[tuple[int, date, date]] = []
+    for member_id, position, user_id, group_id, name, begin, end in rows:
+        if member_id not in seats:
+            seats[member_id] = SeatRow(member_id, position, user_id, group_id, name)
+        if begin is not None and end is not None:
+            periods.append((member_id, begin, end))
+    return list(seats.values()), periods
+
+
+def seat(session: Session, member_id: int) -> SeatRow | None:
+    """One member (active or not) as a ``SeatRow``."""
+    row = session.execute(_SEAT_OF, {"member_id": member_id}).first()
+    return None if row is None else SeatRow(*row)
+
+
 def hold_users(session: Session, group_id: int, users: Iterable[User]) -> None:
     """Hold users of the group read already (a batch of groups reads them at once) for
     ``mention``; a member not among them is looked up alone."""
@@ -88,7 +144,9 @@ def _hold_group_users(session: Session, group_id: int) -> dict[int, User]:
     return held[group_id]
 
 
-def mention(session: Session, member: Member) -> Mention:
+def mention(session: Session, member: Member | SeatRow) -> Mention:
+    if isinstance(member, SeatRow):  # read with its user's name (after any change flushed)
+        return Mention(member.user_id, member.name)
     # the session's own object for the user (a name changed in it reads as changed)
     user = _hold_group_users(session, member.group_id).get(member.user_id) or session.get(
         User, member.user_id

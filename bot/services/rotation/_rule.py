@@ -11,7 +11,7 @@ pins (made by swaps) that the projection keeps.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,21 +22,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CompoundSelect
 
-from bot.services.calendar import StudyCalendar, local_today
+from bot.services.calendar import StudyCalendar, hold_days_off, known_days_off, local_today
 from bot.services.context import Actor
 from bot.services.duty_runs import MISSED, REVIEW_DUTY
-from bot.services.roster import active_members_away, hold_users
-from db.models import Away, DutyRun, Group, Member, ModAssignment, User
+from bot.services.roster import (
+    SeatRow,
+    active_members_away,
+    active_seats_away,
+    hold_users,
+    seat,
+)
+from db.models import Away, DayOff, DutyRun, Group, Member, ModAssignment, User
 
 
 @dataclass(frozen=True)
 class Turn:
-    """One study day's moderator (None: nobody can); ``pinned`` when fixed in advance, and
-    then ``source`` says how (``swap``: a swap exchanged this day; ``rotation``: fixed as
-    projected, e.g. the days before a swap's later day)."""
+    """One study day's moderator (a ``SeatRow``; None: nobody can); ``pinned`` when fixed
+    in advance, and then ``source`` says how (``swap``: a swap exchanged this day;
+    ``rotation``: fixed as projected, e.g. the days before a swap's later day)."""
 
     day: date
-    member: Member | None
+    member: SeatRow | None
     pinned: bool
     source: str | None = None
 
@@ -62,7 +68,7 @@ _BEFORE = ModAssignment.day < bindparam("start")
 # what the rule needs of the turns fixed so far, whatever the length of the history: the
 # turns from ``start`` on (pins), each member's latest announced turn before it, and the
 # turns before it that were never announced (few: they count only on study days)
-_FIXED_TURNS: CompoundSelect[date, int, str | None, bool] = union_all(
+_FIXED_TURN_PARTS = (
     select(ModAssignment.day, ModAssignment.member_id, ModAssignment.source, _ANNOUNCED).where(
         _OF_GROUP, ModAssignment.day >= bindparam("start")
     ),
@@ -72,6 +78,17 @@ _FIXED_TURNS: CompoundSelect[date, int, str | None, bool] = union_all(
     select(func.max(ModAssignment.day), ModAssignment.member_id, null(), true())
     .where(_OF_GROUP, _BEFORE, _ANNOUNCED)
     .group_by(ModAssignment.member_id),
+)
+_FIXED_TURNS: CompoundSelect[date, int | None, str | None, bool | None] = union_all(
+    *_FIXED_TURN_PARTS
+)
+# the same and, in rows without a member, the group's days off (day, reason): one query
+# where the calendar has not read them yet
+_FIXED_TURNS_AND_DAYS_OFF: CompoundSelect[date, int | None, str | None, bool | None] = union_all(
+    *_FIXED_TURN_PARTS,
+    select(DayOff.day, null(), DayOff.reason, null()).where(
+        DayOff.group_id == bindparam("group_id")
+    ),
 )
 _TURN_OF_DAY = (  # with its member's user, for ``mention``
     select(ModAssignment.id, Member, User)
@@ -121,7 +138,30 @@ def _fixed_turns(session: Session, group: Group, start: date) -> list[_Fixed]:
     member's latest announced one, and the unannounced ones), and every turn from
     ``start`` on (pins), read at once."""
     rows = session.execute(_FIXED_TURNS, {"group_id": group.id, "start": start})
-    return [_Fixed(day, member_id, source, bool(done)) for day, member_id, source, done in rows]
+    return [
+        _Fixed(day, member_id, source, bool(done))
+        for day, member_id, source, done in rows
+        if member_id is not None
+    ]
+
+
+def _turns_and_calendar(
+    session: Session, group: Group, start: date
+) -> tuple[list[_Fixed], StudyCalendar]:
+    """``_fixed_turns`` and the group's calendar, its days off read in the same query when
+    the session does not hold them yet."""
+    if known_days_off(session, group.id):
+        return _fixed_turns(session, group, start), StudyCalendar(session, group)
+    rows = session.execute(_FIXED_TURNS_AND_DAYS_OFF, {"group_id": group.id, "start": start})
+    fixed: list[_Fixed] = []
+    days_off: dict[date, str | None] = {}
+    for day, member_id, source, done in rows:
+        if member_id is None:
+            days_off[day] = source
+        else:
+            fixed.append(_Fixed(day, member_id, source, bool(done)))
+    hold_days_off(session, group.id, days_off)
+    return fixed, StudyCalendar(session, group)
 
 
 def _last_from(fixed: list[_Fixed], before: date, calendar: StudyCalendar) -> dict[int, date]:
@@ -175,34 +215,71 @@ def pick(
     return best
 
 
-def project(session: Session, group: Group, start: date, count: int) -> list[Turn]:
-    """The moderators of the first ``count`` study days from ``start`` (inclusive)."""
-    calendar = StudyCalendar(session, group)
+def _plan(
+    session: Session,
+    group: Group,
+    start: date,
+    count: int,
+    read: Callable[[], tuple[Sequence[S], Sequence[tuple[int, date, date]]]],
+    lookup: Callable[[int], S | None],
+) -> list[tuple[date, S | None, bool, str | None]]:
+    """The rule applied to the first ``count`` study days from ``start``: (day, member,
+    whether pinned, the pin's source); ``read`` gives the active members and
+    their away periods, ``lookup`` a pinned member who is no longer active."""
+    fixed, calendar = _turns_and_calendar(session, group, start)
     days = calendar.study_days(start, count)
-    members, periods = active_members_away(session, group, start)
+    members, periods = read()
     by_id = {m.id: m for m in members}
     away = AwayBook.of(periods)
-    fixed = _fixed_turns(session, group, start)
     last = _last_from(fixed, start, calendar)
     pins = {t.day: (t.member_id, t.source) for t in fixed if t.day >= start}
     # ``pick``'s order kept as a queue: whoever takes a day has the latest turn of all
     # (the days only grow), so they move to the end and the order stays sorted
     queue = sorted(members, key=lambda m: (last.get(m.id, date.min), m.position, m.id))
-    turns: list[Turn] = []
+    plan: list[tuple[date, S | None, bool, str | None]] = []
     for day in days:
+        member: S | None
         if day in pins:
             member_id, source = pins[day]
-            member = by_id.get(member_id) or session.get(Member, member_id)
-            turns.append(Turn(day, member, True, source))
+            member = by_id.get(member_id) or lookup(member_id)
+            plan.append((day, member, True, source))
         else:
             member = next((m for m in queue if not away.is_away(m.id, day)), None)
-            turns.append(Turn(day, member, False))
+            plan.append((day, member, False, None))
         if member is not None:
             last[member.id] = day
             if member.id in by_id:
                 queue.remove(by_id[member.id])
                 queue.append(by_id[member.id])
-    return turns
+    return plan
+
+
+def project(session: Session, group: Group, start: date, count: int) -> list[Turn]:
+    """The moderators of the first ``count`` study days from ``start`` (inclusive), read
+    as plain rows (``moderator_for`` gives the ``Member`` of a day)."""
+    plan = _plan(
+        session,
+        group,
+        start,
+        count,
+        lambda: active_seats_away(session, group, start),
+        lambda member_id: seat(session, member_id),
+    )
+    return [Turn(day, member, pinned, source) for day, member, pinned, source in plan]
+
+
+def _first_member(session: Session, group: Group, day: date) -> Member | None:
+    """The moderator the rule gives ``day``, as a ``Member`` (its user held for
+    ``mention``)."""
+    plan = _plan(
+        session,
+        group,
+        day,
+        1,
+        lambda: active_members_away(session, group, day),
+        lambda member_id: session.get(Member, member_id),
+    )
+    return plan[0][1] if plan else None
 
 
 def fixed_turn(session: Session, group: Group, day: date) -> ModAssignment | None:
@@ -219,14 +296,13 @@ def moderator_for(session: Session, group: Group, day: date, now: datetime) -> M
         return None
     existing = session.execute(_TURN_OF_DAY, {"group_id": group.id, "day": day}).first()
     if existing is not None:  # fixed already (its member, with it)
-        _turn_id, member, user = existing
+        _turn_id, fixed_member, user = existing
         if user is not None:
             hold_users(session, group.id, [user])
-        return member
-    turns = project(session, group, day, 1)
-    if not turns or turns[0].member is None:
+        return fixed_member
+    member = _first_member(session, group, day)
+    if member is None:
         return None
-    member = turns[0].member
     try:
         with session.begin_nested():
             session.add(
