@@ -43,12 +43,13 @@ from sandbox.pipes import (
     write_once,
 )
 from sandbox.policy import job_header
-from sandbox.result import JobSpec, RunResult, Status, exit_status
+from sandbox.result import JobSpec, RunResult, Status
 from sandbox.slot import (
     START_TIMEOUT_S,
     Slot,
     SlotStartError,
-    checked_files,
+    job_result,
+    restart_delay_s,
     status_budget,
     status_line_max,
 )
@@ -347,31 +348,17 @@ class ForkJob:
         killed_for: Status | None,
         wall_ms: int,
     ) -> RunResult:
-        config = self.server.plan.config
-        oom = peak = None
-        if self.cgroup is not None:
-            oom = self.cgroup.oom_killed()
-            peak = self.cgroup.peak_bytes()
-        accepted, notes, dropped = await checked_files(config, report.records)
-        status, exit_code, sig = exit_status(
-            returncode, killed_for, bool(oom), report.exit_code, report.signal
-        )
-        if out.truncated or err.truncated:
-            notes.append(f"output cut at {config.output_kb} KiB")
-        return RunResult(
-            status=status,
-            exit_code=exit_code,
-            signal=sig,
-            stdout=out.text(),
-            stderr=err.text(),
-            truncated=out.truncated or err.truncated,
+        return await job_result(
+            self.server.plan.config,
+            report=report,
+            out=out,
+            err=err,
+            returncode=returncode,
+            killed_for=killed_for,
             wall_ms=wall_ms,
+            cgroup=self.cgroup,
             device="cpu",
-            files=tuple(accepted),
             sandboxed=True,
-            memory_peak_mb=round(peak / 2**20, 1) if peak else None,
-            notes=tuple(notes),
-            dropped=tuple(dropped),
         )
 
     def kill(self) -> None:
@@ -444,7 +431,7 @@ class ForkPool:
 
     async def _start(self) -> ForkServer:
         if self._failures:
-            await asyncio.sleep(min(30.0, 0.5 * 2 ** (self._failures - 1)))
+            await asyncio.sleep(restart_delay_s(self._failures))
         old, self.server = self.server, None
         if old is not None:
             await old.close()

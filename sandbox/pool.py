@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from sandbox.slot import Slot, SlotStartError
+from sandbox.slot import Slot, SlotStartError, restart_delay_s
 
 __all__ = ["WarmPool"]
 
@@ -58,7 +58,7 @@ class WarmPool:
     async def _start_one(self) -> None:
         try:
             if self._failures:
-                await asyncio.sleep(min(30.0, 0.5 * 2 ** (self._failures - 1)))
+                await asyncio.sleep(restart_delay_s(self._failures))
             slot = self._factory()
             slot.urgent = bool(self._waiters)
             self._warming.add(slot)

@@ -125,6 +125,56 @@ async def checked_files(
     return await asyncio.to_thread(check_reported_files, config, records)
 
 
+def restart_delay_s(failures: int) -> float:
+    """How long a pool waits before starting again after ``failures`` failed starts in a
+    row: 0.5 s doubling, at most 30 s."""
+    return min(30.0, 0.5 * 2 ** (failures - 1)) if failures else 0.0
+
+
+async def job_result(
+    config: SandboxConfig,
+    *,
+    report: StatusChannel,
+    out: Capture,
+    err: Capture,
+    returncode: int | None,
+    killed_for: Status | None,
+    wall_ms: int,
+    cgroup: JobCgroup | None,
+    device: str,
+    sandboxed: bool,
+    notes_after: tuple[str, ...] = (),
+) -> RunResult:
+    """The ``RunResult`` of a job that ended, from what its pipes and cgroup say (both the
+    single-use and the forked path)."""
+    oom = peak = None
+    if cgroup is not None:
+        oom = cgroup.oom_killed()
+        peak = cgroup.peak_bytes()
+    accepted, notes, dropped = await checked_files(config, report.records)
+    status, exit_code, sig = exit_status(
+        returncode, killed_for, bool(oom), report.exit_code, report.signal
+    )
+    if out.truncated or err.truncated:
+        notes.append(f"output cut at {config.output_kb} KiB")
+    notes.extend(notes_after)
+    return RunResult(
+        status=status,
+        exit_code=exit_code,
+        signal=sig,
+        stdout=out.text(),
+        stderr=err.text(),
+        truncated=out.truncated or err.truncated,
+        wall_ms=wall_ms,
+        device=device,
+        files=tuple(accepted),
+        sandboxed=sandboxed,
+        memory_peak_mb=round(peak / 2**20, 1) if peak else None,
+        notes=tuple(notes),
+        dropped=tuple(dropped),
+    )
+
+
 @dataclass(eq=False)
 class Slot:
     """A sandbox that started, warmed up and waits for its one job."""
@@ -431,32 +481,19 @@ class Slot:
                     await asyncio.wait_for(capture.closed.wait(), DRAIN_TIMEOUT_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(report.closed.wait(), DRAIN_TIMEOUT_S)
-        oom = peak = None
-        if self.cgroup is not None:
-            oom = self.cgroup.oom_killed()
-            peak = self.cgroup.peak_bytes()
-        accepted, notes, dropped = await checked_files(config, report.records)
-        status, exit_code, sig = exit_status(
-            returncode, killed_for, bool(oom), report.exit_code, report.signal
-        )
-        if out.truncated or err.truncated:
-            notes.append(f"output cut at {config.output_kb} KiB")
-        if self.gpu_problem:
-            notes.append(f"the GPU could not be used, ran on the CPU: {self.gpu_problem}")
-        return RunResult(
-            status=status,
-            exit_code=exit_code,
-            signal=sig,
-            stdout=out.text(),
-            stderr=err.text(),
-            truncated=out.truncated or err.truncated,
+        gpu_note = f"the GPU could not be used, ran on the CPU: {self.gpu_problem}"
+        return await job_result(
+            config,
+            report=report,
+            out=out,
+            err=err,
+            returncode=returncode,
+            killed_for=killed_for,
             wall_ms=wall_ms,
+            cgroup=self.cgroup,
             device=self.device,
-            files=tuple(accepted),
             sandboxed=self.plan.mode == "bwrap",
-            memory_peak_mb=round(peak / 2**20, 1) if peak else None,
-            notes=tuple(notes),
-            dropped=tuple(dropped),
+            notes_after=(gpu_note,) if self.gpu_problem else (),
         )
 
     async def _send_job(self, data: bytes) -> None:
