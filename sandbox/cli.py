@@ -172,6 +172,9 @@ def _print_human(path: Path, result: RunResult, saved: dict[str, str], out: Text
     for item in result.files:
         out.write(f"-- file {item.name} ({item.size} bytes)")
         out.write(f" -> {saved[item.name]}\n" if item.name in saved else "\n")
+    if result.fallback_from is not None:
+        late = result.fallback_from
+        out.write(f"-- note: no {late} runner was free in time: ran on {result.queue}\n")
     for note in result.notes:
         out.write(f"-- note: {note}\n")
 

@@ -143,12 +143,12 @@ class RunResult:
         } | self._remote_json()
 
     def _remote_json(self) -> dict[str, Any]:
+        """``worker`` and ``queue`` when the Celery back end ran it (the contract's only
+        extra keys: a GPU job that fell back shows ``queue: cpu``; ``fallback_from`` is
+        told in words, by the bot and by the text output)."""
         if self.worker is None and self.queue is None:
             return {}
-        extra: dict[str, Any] = {"worker": self.worker, "queue": self.queue}
-        if self.fallback_from is not None:
-            extra["fallback_from"] = self.fallback_from
-        return extra
+        return {"worker": self.worker, "queue": self.queue}
 
     @classmethod
     def rejected(cls, key: str, message: str, device: str = "none", **params: Any) -> RunResult:

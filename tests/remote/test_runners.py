@@ -138,7 +138,7 @@ async def test_a_lesson_asks_for_a_gpu_and_falls_back_to_the_cpu_queue(
     assert (result.queue, result.fallback_from, result.worker) == ("cpu", "gpu", "a@tests")
     assert [key for key, _ in events] == ["remote.queued", "remote.queued", "remote.running"]
     assert [params.get("queue") for _, params in events[:2]] == ["gpu", "cpu"]
-    assert result.to_json()["fallback_from"] == "gpu"
+    assert list(result.to_json()) == [*RESULT_KEYS, "worker", "queue"]  # the contract's keys
 
 
 async def test_an_oversized_program_is_refused_by_the_bot_and_by_the_worker(
@@ -371,7 +371,8 @@ def test_the_command_line_runs_files_and_lessons_on_the_workers(
         "cpu",
     )
     assert lesson_line["status"] == "ok"
-    assert (lesson_line["queue"], lesson_line["fallback_from"]) == ("cpu", "gpu")
+    assert list(lesson_line) == [*RESULT_KEYS, "worker", "queue"]  # exactly the contract's
+    assert (lesson_line["queue"], lesson_line["device"]) == ("cpu", "cpu")
 
 
 def test_a_worker_without_a_broker_says_what_to_set(tmp_path: Path) -> None:
