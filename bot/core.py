@@ -20,13 +20,13 @@ from bot.clock import ManualClock
 from bot.commands import COMMANDS, Call, Command, UserRef
 from bot.errors import DomainError
 from bot.replies import Reply
-from bot.schedule.named import named_by
 from bot.schedule.planner import DueDuty
 from bot.schedule.runner import reconcile, run_due, step_through
 from bot.services import bot_state, groups, members, outbox, permissions, users
 from bot.services.calendar import local_today
 from bot.services.code_runs import CodeRunner, Notify
 from bot.services.context import Services
+from bot.services.named import named_by
 from db.models import Group
 
 log = logging.getLogger("studybot")
@@ -264,7 +264,7 @@ class Core:
     ) -> dict[int, tuple[int, list[int]]]:
         """For each group (paused ones left out): (guild id, the user ids of the active
         members its ``duty`` of ``day`` (default: the group's today) would name now), the
-        people to check before it runs (``bot.schedule.named``)."""
+        people to check before it runs (``bot.services.named``)."""
         with self.services.reading() as session:
             found = session.scalars(select(Group).where(Group.id.in_(group_ids))).all()
             live = [g for g in found if g.paused_at is None]

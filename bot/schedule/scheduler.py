@@ -13,7 +13,7 @@ job).
 
 A front end that can tell whether people are still in the group's server passes a
 ``presence_check``: before a duty that names people runs (when its job fires, and at the
-start-up catch-up) the people it is about to name (``bot.schedule.named``: the day's
+start-up catch-up) the people it is about to name (``bot.services.named``: the day's
 moderator, not every member) are checked, and those gone leave the group, so nobody who
 left is named moderator or reminded; whoever the rotation names in their place is checked
 in turn. The console passes none.
@@ -36,10 +36,10 @@ from sqlalchemy import select
 from bot.core import Core
 from bot.schedule.batch import firing_chunks
 from bot.schedule.duties import DUTIES
-from bot.schedule.named import NAMES_PEOPLE
 from bot.schedule.runner import missed, reconcile, run_batch, run_duty
 from bot.services.calendar import local_today
 from bot.services.groups import get_group
+from bot.services.named import NAMES_PEOPLE
 from bot.services.quiz import sweep as sweep_quiz_nudges
 from db.models import Group
 
@@ -201,7 +201,7 @@ class DutyScheduler:
         self, group_ids: Sequence[int], duty: str, day: date | None = None
     ) -> list[int]:
         """Ask the front end whether the people ``duty`` of ``day`` (default: each group's
-        today) is about to name are still in their server (``bot.schedule.named``: the
+        today) is about to name are still in their server (``bot.services.named``: the
         day's moderator, not every member); those gone leave their group. When that
         hands a turn to someone else, they are asked about too, until nobody new would
         be named. Returns the user ids that left. A check that fails changes nothing for

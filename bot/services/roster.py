@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.replies import Mention
@@ -21,38 +22,32 @@ _ACTIVE_WITH_USERS = (
     .where(Member.group_id == bindparam("group_id"), Member.active.is_(True))
     .order_by(Member.position, Member.id)
 )
-# the same, each member with the away periods (not cancelled) that end on or after a day:
-# one row per member and period (a member away at no time then: one row, no period)
-_ACTIVE_WITH_AWAY = (
-    select(Member, User, Away.start, Away.end)
-    .join(User, User.id == Member.user_id)
-    .outerjoin(
-        Away,
-        and_(
-            Away.member_id == Member.id,
-            Away.cancelled_at.is_(None),
-            Away.end >= bindparam("start"),
-        ),
+
+
+def _active_with_away(*columns: Any) -> Select[Any]:
+    """``columns`` of each active member with the away periods (not cancelled) that end on
+    or after a day: one row per member and period (a member away at no time then: one row,
+    no period)."""
+    return (
+        select(*columns, Away.start, Away.end)
+        .join(User, User.id == Member.user_id)
+        .outerjoin(
+            Away,
+            and_(
+                Away.member_id == Member.id,
+                Away.cancelled_at.is_(None),
+                Away.end >= bindparam("start"),
+            ),
+        )
+        .where(Member.group_id == bindparam("group_id"), Member.active.is_(True))
+        .order_by(Member.position, Member.id)
     )
-    .where(Member.group_id == bindparam("group_id"), Member.active.is_(True))
-    .order_by(Member.position, Member.id)
-)
+
+
+_ACTIVE_WITH_AWAY = _active_with_away(Member, User)
 # the same as plain columns (no objects to build: what the rotation's projection reads)
-_ACTIVE_SEATS_AWAY = (
-    select(
-        Member.id, Member.position, Member.user_id, Member.group_id, User.name, Away.start, Away.end
-    )
-    .join(User, User.id == Member.user_id)
-    .outerjoin(
-        Away,
-        and_(
-            Away.member_id == Member.id,
-            Away.cancelled_at.is_(None),
-            Away.end >= bindparam("start"),
-        ),
-    )
-    .where(Member.group_id == bindparam("group_id"), Member.active.is_(True))
-    .order_by(Member.position, Member.id)
+_ACTIVE_SEATS_AWAY = _active_with_away(
+    Member.id, Member.position, Member.user_id, Member.group_id, User.name
 )
 _SEAT_OF = (
     select(Member.id, Member.position, Member.user_id, Member.group_id, User.name)

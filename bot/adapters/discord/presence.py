@@ -3,7 +3,7 @@
 The bot has no privileged members intent, so it is never told that someone left (no
 GUILD_MEMBER_REMOVE). Before a duty names people, the scheduler asks
 ``MemberPresence.gone`` about the people it is about to name (the day's moderator, not
-every member: ``bot.schedule.named``): each is looked up (``guild.fetch_member``);
+every member: ``bot.services.named``): each is looked up (``guild.fetch_member``);
 Discord's 404 "Unknown Member" (or "Unknown User", a deleted account) means gone. Any
 other answer (an error, a server the bot cannot see, Discord down) means "unknown", and
 unknown people are kept. Answers are remembered for ``PRESENCE_TTL`` on the injected
