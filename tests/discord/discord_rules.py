@@ -93,6 +93,36 @@ def check_message(body: dict[str, Any], attachments: int) -> None:
         total += _embed_size(embed)
     if total > EMBED_TOTAL:
         raise DiscordRefusal(400, INVALID_FORM_BODY, f"embeds: {total} > {EMBED_TOTAL} chars")
+    check_components(body.get("components") or [])
+
+
+# "Component Reference" (message components): up to 5 action rows of up to 5 buttons, a
+# custom_id of up to 100 characters and unique within the message, a label of up to 80
+ACTION_ROWS = 5
+ROW_ITEMS = 5
+CUSTOM_ID = 100
+BUTTON_LABEL = 80
+
+
+def check_components(rows: list[dict[str, Any]]) -> None:
+    """Refuse a message's components (buttons, selects) as Discord would."""
+    if len(rows) > ACTION_ROWS:
+        raise DiscordRefusal(400, INVALID_FORM_BODY, f"{len(rows)} rows > {ACTION_ROWS}")
+    seen: set[str] = set()
+    for row in rows:
+        items = row.get("components") or []
+        if len(items) > ROW_ITEMS:
+            raise DiscordRefusal(400, INVALID_FORM_BODY, f"{len(items)} in a row > {ROW_ITEMS}")
+        for item in items:
+            custom_id = item.get("custom_id")
+            if custom_id is not None:
+                if len(custom_id) > CUSTOM_ID:
+                    raise DiscordRefusal(400, INVALID_FORM_BODY, f"custom_id > {CUSTOM_ID}")
+                if custom_id in seen:
+                    raise DiscordRefusal(400, INVALID_FORM_BODY, f"{custom_id}: not unique")
+                seen.add(custom_id)
+            if item.get("type") == 2 and len(item.get("label") or "") > BUTTON_LABEL:
+                raise DiscordRefusal(400, INVALID_FORM_BODY, f"button label > {BUTTON_LABEL}")
 
 
 # --- interactions: tokens, forms and autocomplete ---------------------------------------

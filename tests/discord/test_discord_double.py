@@ -83,6 +83,32 @@ async def test_embed_limits_are_enforced(gateway: Gateway, embed: discord.Embed)
     assert refused.value.code == rules.INVALID_FORM_BODY
 
 
+def buttons(*specs: tuple[str, str]) -> discord.ui.View:
+    """A view of buttons given as (custom_id, label)."""
+    view = discord.ui.View()
+    for custom_id, label in specs:
+        view.add_item(discord.ui.Button(custom_id=custom_id, label=label))
+    return view
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        buttons(("x" * (rules.CUSTOM_ID + 1), "ok")),
+        buttons(("a", "x" * (rules.BUTTON_LABEL + 1))),
+        buttons(("same", "one"), ("same", "two")),
+    ],
+    ids=["custom_id", "label", "duplicate_custom_id"],
+)
+async def test_button_limits_are_enforced(gateway: Gateway, view: discord.ui.View) -> None:
+    interaction = gateway.interaction()
+    with pytest.raises(discord.HTTPException) as refused:
+        await interaction.response.send_message("pick", view=view)
+    assert refused.value.code == rules.INVALID_FORM_BODY
+    fits = buttons(("x" * rules.CUSTOM_ID, "x" * rules.BUTTON_LABEL), ("b", "ok"))
+    await interaction.response.send_message("pick", view=fits)
+
+
 # --- acknowledging -----------------------------------------------------------------------
 
 
