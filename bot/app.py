@@ -15,6 +15,7 @@ from bot.core import Core
 from bot.services import catalogue
 from bot.services.code_runs import CodeRunner, SandboxLike, SandboxOpener
 from bot.services.context import Services
+from bot.services.group_cache import GROUP_CACHE, GroupCache
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade
 
@@ -72,11 +73,12 @@ def build_core(
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+    shared = {GROUP_CACHE: GroupCache(settings.group_cache_seconds)}
     services = Services(
-        session_factory=make_session_factory(engine),
+        session_factory=make_session_factory(engine, info=shared),
         clock=clock or SystemClock(),
         settings=settings,
-        read_factory=make_session_factory(engine, read_only=True),
+        read_factory=make_session_factory(engine, read_only=True, info=shared),
     )
     if migrate:
         with services.transaction() as session:

@@ -359,10 +359,8 @@ async def sandbox_status(
 def schedule_show(svc: Services, call: Call, opts: dict[str, Any]) -> Reply:
     with _unit(svc, call) as (s, group, now):
         reply = groups.schedule_reply(group)
-        for day_off in groups.upcoming_days_off(s, group, local_today(group, now))[:10]:
-            reply.lines.append(
-                Text("schedule.day_off_line", {"day": day_off.day, "reason": day_off.reason or "-"})
-            )
+        for day, reason in groups.upcoming_days_off(s, group, local_today(group, now))[:10]:
+            reply.lines.append(Text("schedule.day_off_line", {"day": day, "reason": reason or "-"}))
         return reply
 
 

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         default=3.0, ge=0, description="How late a missed duty may still run at start-up."
     )
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
+    group_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="How long a group's row read by one command serves the next ones; a "
+        "change made by another process sharing the database shows within it (0: never kept).",
+    )
     log_level: str = "INFO"
     programmers_base_url: str = "https://school.programmers.co.kr"
     programmers_page_delay: float = Field(default=5.0, ge=0)

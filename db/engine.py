@@ -46,8 +46,11 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+def make_session_factory(
+    engine: Engine, *, read_only: bool = False, info: dict[str, Any] | None = None
+) -> sessionmaker[Session]:
     """Sessions on ``engine``; ``read_only`` ones never take SQLite's write lock (and must
-    not write: SQLite refuses a write that would need to upgrade a busy snapshot)."""
+    not write: SQLite refuses a write that would need to upgrade a busy snapshot). Each
+    session starts with a copy of ``info`` (what every unit shares, as the group cache)."""
     bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
-    return sessionmaker(bind, expire_on_commit=False)
+    return sessionmaker(bind, expire_on_commit=False, info=info)

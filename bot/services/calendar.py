@@ -10,7 +10,9 @@ import holidays
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
+from bot.services.group_cache import keep_days_off, kept_days_off
 from db.models import DayOff, Group
+from db.rows import plain_rows
 
 MAX_SCAN_DAYS = 366
 
@@ -68,17 +70,29 @@ def _days_off(session: Session, group_id: int) -> dict[date, str | None]:
             row.day: row.reason
             for row in session.scalars(select(DayOff).where(DayOff.group_id == group_id))
         }
-    known: dict[int, dict[date, str | None]] = session.info.setdefault(_DAYS_OFF, {})
-    if group_id not in known:
-        known[group_id] = {
-            day: reason for day, reason in session.execute(_DAYS_OFF_OF, {"group_id": group_id})
+    known = _held(session, group_id)
+    if known is None:
+        known = {
+            day: reason for day, reason in plain_rows(session, _DAYS_OFF_OF, {"group_id": group_id})
         }
-    return known[group_id]
+        hold_days_off(session, group_id, known)
+    return known
+
+
+def _held(session: Session, group_id: int) -> dict[date, str | None] | None:
+    """The group's days off the session holds, or the process keeps (``group_cache``)."""
+    held: dict[int, dict[date, str | None]] = session.info.setdefault(_DAYS_OFF, {})
+    if group_id not in held:
+        kept = kept_days_off(session, group_id)
+        if kept is None:
+            return None
+        held[group_id] = kept
+    return held[group_id]
 
 
 def known_days_off(session: Session, group_id: int) -> bool:
     """Whether the session holds the group's days off already (no need to read them)."""
-    return group_id in session.info.get(_DAYS_OFF, {}) and not _touches_days_off(session)
+    return not _touches_days_off(session) and _held(session, group_id) is not None
 
 
 def hold_days_off(session: Session, group_id: int, days_off: dict[date, str | None]) -> None:
@@ -86,6 +100,7 @@ def hold_days_off(session: Session, group_id: int, days_off: dict[date, str | No
     ignored while the session has days off not written yet."""
     if not _touches_days_off(session):
         session.info.setdefault(_DAYS_OFF, {})[group_id] = days_off
+        keep_days_off(session, group_id, days_off)
 
 
 class StudyCalendar:
@@ -116,6 +131,10 @@ class StudyCalendar:
 
     def is_study_day(self, day: date) -> bool:
         return self.why_not(day) is None
+
+    def days_off_from(self, start: date) -> list[tuple[date, str | None]]:
+        """The days off declared from ``start`` on, in order: (day, reason)."""
+        return sorted((day, reason) for day, reason in self._days_off.items() if day >= start)
 
     def study_days(self, start: date, count: int) -> list[date]:
         """The first ``count`` study days on or after ``start``."""

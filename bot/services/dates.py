@@ -63,23 +63,41 @@ def month_day(month: int, day: int, anchor: date, rule: Yearless, typed: str) ->
 # --- showing the year -------------------------------------------------------------------
 
 
+_UNMARKED = (str, int, float, bool, type(None))  # kinds of parameter that hold no date
+
+
 def _marked(value: Any, year: int) -> Any:
-    if type(value) is date:  # a datetime is not shown as a date
+    """``value`` with its dates of another year than ``year`` marked; ``value`` itself
+    (not a copy) when it holds none, which is nearly always."""
+    kind = type(value)
+    if kind in _UNMARKED:
+        return value
+    if kind is date:  # a datetime is not shown as a date
         return value if value.year == year else with_year(value)
     if isinstance(value, Text):
         if value.key == "input.date_with_year":
             return value
-        return Text(value.key, mark_params(value.params, year))
-    if isinstance(value, list):
-        return [_marked(item, year) for item in value]
-    if isinstance(value, tuple):
-        return tuple(_marked(item, year) for item in value)
+        params = mark_params(value.params, year)
+        return value if params is value.params else Text(value.key, params)
+    if isinstance(value, list | tuple):
+        items = [_marked(item, year) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
     return value
 
 
 def mark_params(params: dict[str, Any], year: int) -> dict[str, Any]:
-    """``params`` with every date of another year than ``year`` shown with its year."""
-    return {key: _marked(value, year) for key, value in params.items()}
+    """``params`` with every date of another year than ``year`` shown with its year (the
+    same dict when none is)."""
+    changed: dict[str, Any] | None = None
+    for key, value in params.items():
+        marked = _marked(value, year)
+        if marked is not value:
+            if changed is None:
+                changed = dict(params)
+            changed[key] = marked
+    return params if changed is None else changed
 
 
 def mark_years(reply: Reply, today: date) -> Reply:

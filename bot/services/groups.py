@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from bot.services import freetext, outbox
 from bot.services.calendar import StudyCalendar, local_today
 from bot.services.context import Actor
 from bot.services.dates import Yearless, month_day
+from bot.services.group_cache import load_group
 from bot.services.permissions import require_admin
 from db.models import DayOff, Group
 
@@ -59,7 +60,7 @@ _DAY_NAMES = {
 
 
 def get_group(session: Session, group_id: int) -> Group:
-    group = session.get(Group, group_id)
+    group = load_group(session, group_id)
     if group is None:
         raise NotFound("error.group_missing")
     return group
@@ -346,15 +347,9 @@ def set_day_off(
     return Reply.public("schedule.day_off_added", day=day, reason=cleaned or "-")
 
 
-_UPCOMING_DAYS_OFF = (  # built once: building a statement costs more than running it
-    select(DayOff)
-    .where(DayOff.group_id == bindparam("group_id"), DayOff.day >= bindparam("today"))
-    .order_by(DayOff.day)
-)
-
-
-def upcoming_days_off(session: Session, group: Group, today: date) -> list[DayOff]:
-    return list(session.scalars(_UPCOMING_DAYS_OFF, {"group_id": group.id, "today": today}))
+def upcoming_days_off(session: Session, group: Group, today: date) -> list[tuple[date, str | None]]:
+    """The group's days off from ``today`` on, in order: (day, reason)."""
+    return StudyCalendar(session, group).days_off_from(today)
 
 
 __all__ = [

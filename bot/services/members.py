@@ -14,7 +14,7 @@ from bot.services import freetext, rotation
 from bot.services.calendar import local_today
 from bot.services.context import Actor
 from bot.services.permissions import active_member, require_admin
-from bot.services.roster import active_members, active_members_away, mention
+from bot.services.roster import active_members, active_seats_away, mention
 from bot.services.users import ensure_user
 from db.models import Group, Member, SwapRequest
 
@@ -109,7 +109,7 @@ def mark_gone(
 
 def listing(session: Session, group: Group, now: datetime) -> Reply:
     today = local_today(group, now)
-    members, periods = active_members_away(session, group, today)
+    members, periods = active_seats_away(session, group, today)
     if not members:
         return Reply.private("member.list_empty")
     away = rotation.AwayBook.of(periods)

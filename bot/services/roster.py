@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.replies import Mention
 from db.models import Away, Group, Member, User
+from db.rows import plain_rows
 
 _GROUP_USERS = "studybot.roster.group_users"  # session.info key: group id -> its users
 # built once (statements built per call cost more than running them)
@@ -24,7 +25,7 @@ _ACTIVE_WITH_USERS = (
 )
 
 
-def _active_with_away(*columns: Any) -> Select[Any]:
+def _active_with_away(*columns: Any) -> Select[*tuple[Any, ...]]:
     """``columns`` of each active member with the away periods (not cancelled) that end on
     or after a day: one row per member and period (a member away at no time then: one row,
     no period)."""
@@ -46,11 +47,17 @@ def _active_with_away(*columns: Any) -> Select[Any]:
 
 _ACTIVE_WITH_AWAY = _active_with_away(Member, User)
 # the same as plain columns (no objects to build: what the rotation's projection reads)
-_ACTIVE_SEATS_AWAY = _active_with_away(
-    Member.id, Member.position, Member.user_id, Member.group_id, User.name
+_SEAT_COLUMNS = (
+    Member.id,
+    Member.position,
+    Member.user_id,
+    Member.group_id,
+    User.name,
+    Member.joined_at,
 )
+_ACTIVE_SEATS_AWAY = _active_with_away(*_SEAT_COLUMNS)
 _SEAT_OF = (
-    select(Member.id, Member.position, Member.user_id, Member.group_id, User.name)
+    select(*_SEAT_COLUMNS)
     .join(User, User.id == Member.user_id)
     .where(Member.id == bindparam("member_id"))
 )
@@ -97,18 +104,19 @@ class SeatRow:
     user_id: int
     group_id: int
     name: str
+    joined_at: datetime
 
 
 def active_seats_away(
     session: Session, group: Group, start: date
 ) -> tuple[list[SeatRow], list[tuple[int, date, date]]]:
     """``active_members_away`` as plain rows (reading objects costs more than the query)."""
-    rows = session.execute(_ACTIVE_SEATS_AWAY, {"group_id": group.id, "start": start})
+    rows = plain_rows(session, _ACTIVE_SEATS_AWAY, {"group_id": group.id, "start": start})
     seats: dict[int, SeatRow] = {}
     periods: list[tuple[int, date, date]] = []
-    for member_id, position, user_id, group_id, name, begin, end in rows:
+    for member_id, position, user_id, group_id, name, joined_at, begin, end in rows:
         if member_id not in seats:
-            seats[member_id] = SeatRow(member_id, position, user_id, group_id, name)
+            seats[member_id] = SeatRow(member_id, position, user_id, group_id, name, joined_at)
         if begin is not None and end is not None:
             periods.append((member_id, begin, end))
     return list(seats.values()), periods
@@ -116,7 +124,7 @@ def active_seats_away(
 
 def seat(session: Session, member_id: int) -> SeatRow | None:
     """One member (active or not) as a ``SeatRow``."""
-    row = session.execute(_SEAT_OF, {"member_id": member_id}).first()
+    row = plain_rows(session, _SEAT_OF, {"member_id": member_id}).first()
     return None if row is None else SeatRow(*row)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
-from sqlalchemy import bindparam, exists, false, func, null, select, true, union_all
+from sqlalchemy import and_, bindparam, case, func, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CompoundSelect
@@ -33,6 +33,7 @@ from bot.services.roster import (
     seat,
 )
 from db.models import Away, DayOff, DutyRun, Group, Member, ModAssignment, User
+from db.rows import plain_rows
 
 
 @dataclass(frozen=True)
@@ -57,35 +58,58 @@ _AWAY_FROM = select(Away.member_id, Away.start, Away.end).where(
     Away.cancelled_at.is_(None),
     Away.end >= bindparam("start"),
 )
-_ANNOUNCED = exists().where(  # the turn's review post went out
-    DutyRun.group_id == ModAssignment.group_id,
-    DutyRun.duty == REVIEW_DUTY,
-    DutyRun.local_date == ModAssignment.day,
-    DutyRun.outcome != MISSED,
+_BEFORE_START = ModAssignment.day < bindparam("start")
+# the turn's review post went out (the outer join below finds its run)
+_ANNOUNCED = DutyRun.local_date.is_not(None)
+_SERVED_BEFORE = and_(_BEFORE_START, _ANNOUNCED)
+# every turn of the group with whether it was announced, and each member's announced turns
+# before ``start`` ranked newest first (one pass over the group's turns: a query of three
+# parts, each testing the runs again, cost PostgreSQL several times as much to plan and run)
+_RANKED_TURNS = (
+    select(
+        ModAssignment.day,
+        ModAssignment.member_id,
+        # (as the aggregate of those turns read: only the day counts)
+        case((_SERVED_BEFORE, null()), else_=ModAssignment.source).label("source"),
+        _ANNOUNCED.label("announced"),
+        func.row_number()
+        .over(
+            partition_by=(ModAssignment.member_id, _SERVED_BEFORE),
+            order_by=ModAssignment.day.desc(),
+        )
+        .label("recency"),
+    )
+    .outerjoin(
+        DutyRun,
+        and_(
+            DutyRun.group_id == ModAssignment.group_id,
+            DutyRun.duty == REVIEW_DUTY,
+            DutyRun.local_date == ModAssignment.day,
+            DutyRun.outcome != MISSED,
+        ),
+    )
+    .where(ModAssignment.group_id == bindparam("group_id"))
+    .subquery()
 )
-_OF_GROUP = ModAssignment.group_id == bindparam("group_id")
-_BEFORE = ModAssignment.day < bindparam("start")
 # what the rule needs of the turns fixed so far, whatever the length of the history: the
 # turns from ``start`` on (pins), each member's latest announced turn before it, and the
 # turns before it that were never announced (few: they count only on study days)
-_FIXED_TURN_PARTS = (
-    select(ModAssignment.day, ModAssignment.member_id, ModAssignment.source, _ANNOUNCED).where(
-        _OF_GROUP, ModAssignment.day >= bindparam("start")
-    ),
-    select(ModAssignment.day, ModAssignment.member_id, ModAssignment.source, false()).where(
-        _OF_GROUP, _BEFORE, ~_ANNOUNCED
-    ),
-    select(func.max(ModAssignment.day), ModAssignment.member_id, null(), true())
-    .where(_OF_GROUP, _BEFORE, _ANNOUNCED)
-    .group_by(ModAssignment.member_id),
-)
-_FIXED_TURNS: CompoundSelect[date, int | None, str | None, bool | None] = union_all(
-    *_FIXED_TURN_PARTS
+_FIXED_TURNS = select(
+    _RANKED_TURNS.c.day,
+    _RANKED_TURNS.c.member_id,
+    _RANKED_TURNS.c.source,
+    _RANKED_TURNS.c.announced,
+).where(
+    or_(
+        _RANKED_TURNS.c.day >= bindparam("start"),
+        ~_RANKED_TURNS.c.announced,
+        _RANKED_TURNS.c.recency == 1,  # (the newest of those ranked; the rest pass above)
+    )
 )
 # the same and, in rows without a member, the group's days off (day, reason): one query
 # where the calendar has not read them yet
 _FIXED_TURNS_AND_DAYS_OFF: CompoundSelect[date, int | None, str | None, bool | None] = union_all(
-    *_FIXED_TURN_PARTS,
+    _FIXED_TURNS,
     select(DayOff.day, null(), DayOff.reason, null()).where(
         DayOff.group_id == bindparam("group_id")
     ),
@@ -137,7 +161,7 @@ def _fixed_turns(session: Session, group: Group, start: date) -> list[_Fixed]:
     """The group's turns fixed so far that tell who served last before ``start`` (each
     member's latest announced one, and the unannounced ones), and every turn from
     ``start`` on (pins), read at once."""
-    rows = session.execute(_FIXED_TURNS, {"group_id": group.id, "start": start})
+    rows = plain_rows(session, _FIXED_TURNS, {"group_id": group.id, "start": start})
     return [
         _Fixed(day, member_id, source, bool(done))
         for day, member_id, source, done in rows
@@ -152,7 +176,7 @@ def _turns_and_calendar(
     the session does not hold them yet."""
     if known_days_off(session, group.id):
         return _fixed_turns(session, group, start), StudyCalendar(session, group)
-    rows = session.execute(_FIXED_TURNS_AND_DAYS_OFF, {"group_id": group.id, "start": start})
+    rows = plain_rows(session, _FIXED_TURNS_AND_DAYS_OFF, {"group_id": group.id, "start": start})
     fixed: list[_Fixed] = []
     days_off: dict[date, str | None] = {}
     for day, member_id, source, done in rows:
