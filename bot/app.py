@@ -66,14 +66,18 @@ def build_core(
     migrate: bool = True,
     *,
     open_sandbox: SandboxOpener | None = None,
+    group_cache: GroupCache | None = None,
 ) -> Core:
     """Engine, sessions, clock, services and the code runner for one process (migrated
     and seeded). The sandbox opens on the first run, or when a front end starts it;
-    ``open_sandbox`` replaces the local one (tests, other back ends)."""
+    ``open_sandbox`` replaces the local one (tests, other back ends); ``group_cache``
+    the one built from the settings (tests: one on a clock of their own)."""
     if migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    shared = {GROUP_CACHE: GroupCache(settings.group_cache_seconds)}
+    if group_cache is None:
+        group_cache = GroupCache(settings.group_cache_seconds)
+    shared = {GROUP_CACHE: group_cache}
     services = Services(
         session_factory=make_session_factory(engine, info=shared),
         clock=clock or SystemClock(),

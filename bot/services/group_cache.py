@@ -6,8 +6,9 @@ removed from a server). A session made by a factory that carries a ``GroupCache`
 (``session.info[GROUP_CACHE]``) therefore puts a kept copy of the row into the session,
 and hands the calendar the kept days off, instead of asking the database each time:
 
-- a write to a group or a day off committed through this process's sessions drops
-  everything kept, and the session that wrote reads the database for the rest of its life;
+- a write to a group or to its days off committed through this process's sessions drops
+  what is kept of that group (a bulk statement: of every group), and the session that
+  wrote reads that group from the database for the rest of its life;
 - a row read in a transaction that overlapped such a commit is not kept, so an older row
   never replaces the one just committed;
 - a write by another process sharing the database (another shard's deliverer noting a
@@ -21,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import date
 from typing import Any, TypeVar
 
@@ -38,7 +40,8 @@ from sqlalchemy.orm.util import identity_key
 from db.models import DayOff, Group
 
 GROUP_CACHE = "studybot.group_cache"  # session.info key: the process's GroupCache
-_WROTE = "studybot.group_cache.wrote"  # session.info key: this session wrote kept rows
+_WROTE = "studybot.group_cache.wrote"  # session.info key: groups this session wrote (set)
+EVERY_GROUP = -1  # in that set: a statement that may have written any group
 _BEGAN = "studybot.group_cache.began"  # session.info key: (generation, time) at BEGIN
 T = TypeVar("T")
 _COLUMNS = tuple(attr.key for attr in inspect(Group).column_attrs)
@@ -57,6 +60,8 @@ class GroupCache:
         self._rows: dict[int, tuple[float, Group]] = {}
         self._days_off: dict[int, tuple[float, DaysOff]] = {}
         self._generation = 0  # moves at every committed write to what is kept
+        self._changed_at: dict[int, int] = {}  # group id -> generation of its last write
+        self._all_changed_at = 0  # generation of the last write that may touch any group
         self._lock = threading.Lock()
 
     def mark(self) -> tuple[int, float]:
@@ -80,12 +85,20 @@ class GroupCache:
         """``keep`` for a group's days off."""
         self._keep(self._days_off, group_id, dict(days_off), began)
 
-    def clear(self) -> None:
-        """Forget everything (a write to what is kept was committed)."""
+    def forget(self, group_ids: AbstractSet[int]) -> None:
+        """Forget what is kept of ``group_ids`` (of every group, when ``EVERY_GROUP`` is
+        among them): writes to them were committed."""
         with self._lock:
             self._generation += 1
-            self._rows.clear()
-            self._days_off.clear()
+            if EVERY_GROUP in group_ids:
+                self._all_changed_at = self._generation
+                self._rows.clear()
+                self._days_off.clear()
+                return
+            for group_id in group_ids:
+                self._changed_at[group_id] = self._generation
+                self._rows.pop(group_id, None)
+                self._days_off.pop(group_id, None)
 
     def __len__(self) -> int:
         return len(self._rows) + len(self._days_off)
@@ -106,8 +119,8 @@ class GroupCache:
         if self.ttl_s <= 0:
             return
         generation, read_at = began
-        with self._lock:
-            if generation == self._generation:
+        with self._lock:  # (not if the group changed since the reading transaction began)
+            if max(self._changed_at.get(group_id, 0), self._all_changed_at) <= generation:
                 kept[group_id] = (read_at, value)
 
 
@@ -132,16 +145,22 @@ def load_group(session: Session, group_id: int) -> Group | None:
         return session.merge(row, load=False)
     group = session.get(Group, group_id)
     began = session.info.get(_BEGAN)
-    if group is not None and began is not None and not session.info.get(_WROTE):
+    if group is not None and began is not None and not _wrote(session, group_id):
         cache.keep(group, began)
     return group
+
+
+def _wrote(session: Session, group_id: int) -> bool:
+    """Whether ``session`` wrote the group's kept rows (it reads them from the database)."""
+    wrote: set[int] = session.info.get(_WROTE, ())
+    return group_id in wrote or EVERY_GROUP in wrote
 
 
 def kept_days_off(session: Session, group_id: int) -> DaysOff | None:
     """The group's days off as kept in the process (None: read them), unless ``session``
     has written days off or groups (it reads its own writes)."""
     cache = _cache_of(session)
-    if cache is None or session.info.get(_WROTE):
+    if cache is None or _wrote(session, group_id):
         return None
     return cache.kept_days_off(group_id)
 
@@ -150,7 +169,7 @@ def keep_days_off(session: Session, group_id: int, days_off: DaysOff) -> None:
     """Keep the group's days off as ``session`` read them from the database."""
     cache = _cache_of(session)
     began = session.info.get(_BEGAN)
-    if cache is not None and began is not None and not session.info.get(_WROTE):
+    if cache is not None and began is not None and not _wrote(session, group_id):
         cache.keep_days_off(group_id, days_off, began)
 
 
@@ -169,7 +188,8 @@ def _note_write(_mapper: Mapper[Any], _connection: Any, target: Group | DayOff) 
     session = object_session(target)
     if _cache_of(session) is not None:
         assert session is not None
-        session.info[_WROTE] = True
+        group_id = target.id if isinstance(target, Group) else target.group_id
+        session.info.setdefault(_WROTE, set()).add(group_id)
 
 
 _KEPT = (Group, DayOff)  # the tables whose rows are kept
@@ -184,14 +204,15 @@ def _note_bulk_write(state: ORMExecuteState) -> None:
     if (state.is_update or state.is_delete) and _cache_of(state.session) is not None:
         mapper = state.bind_mapper
         if mapper is not None and mapper.class_ in _KEPT:
-            state.session.info[_WROTE] = True
+            state.session.info.setdefault(_WROTE, set()).add(EVERY_GROUP)
 
 
 @event.listens_for(Session, "after_commit")
 def _forget_after_write(session: Session) -> None:
     cache = _cache_of(session)
-    if cache is not None and session.info.pop(_WROTE, False):
-        cache.clear()
+    wrote = session.info.pop(_WROTE, None)
+    if cache is not None and wrote:
+        cache.forget(wrote)
     session.info.pop(_BEGAN, None)  # the next transaction marks its own beginning
 
 

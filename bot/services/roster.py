@@ -3,7 +3,7 @@ and how to mention one. Joining and leaving are ``members``'s."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -111,7 +111,22 @@ def active_seats_away(
     session: Session, group: Group, start: date
 ) -> tuple[list[SeatRow], list[tuple[int, date, date]]]:
     """``active_members_away`` as plain rows (reading objects costs more than the query)."""
-    rows = plain_rows(session, _ACTIVE_SEATS_AWAY, {"group_id": group.id, "start": start})
+    return seats_from(
+        plain_rows(session, _ACTIVE_SEATS_AWAY, {"group_id": group.id, "start": start})
+    )
+
+
+def seat_rows_query(*leading: Any) -> Select[*tuple[Any, ...]]:
+    """What ``active_seats_away`` reads (parameters ``group_id`` and ``start``) after the
+    ``leading`` columns, in no order: one part of a larger query (``seats_from`` takes
+    its rows without the leading columns)."""
+    return _active_with_away(*leading, *_SEAT_COLUMNS).order_by(None)
+
+
+def seats_from(
+    rows: Iterable[Sequence[Any]],
+) -> tuple[list[SeatRow], list[tuple[int, date, date]]]:
+    """The seats (in rotation order) and away periods of ``active_seats_away``'s rows."""
     seats: dict[int, SeatRow] = {}
     periods: list[tuple[int, date, date]] = []
     for member_id, position, user_id, group_id, name, joined_at, begin, end in rows:
@@ -119,7 +134,7 @@ def active_seats_away(
             seats[member_id] = SeatRow(member_id, position, user_id, group_id, name, joined_at)
         if begin is not None and end is not None:
             periods.append((member_id, begin, end))
-    return list(seats.values()), periods
+    return sorted(seats.values(), key=lambda s: (s.position, s.id)), periods
 
 
 def seat(session: Session, member_id: int) -> SeatRow | None:

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import and_, bindparam, case, func, null, or_, select, union_all
+from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CompoundSelect
@@ -28,9 +28,10 @@ from bot.services.duty_runs import MISSED, REVIEW_DUTY
 from bot.services.roster import (
     SeatRow,
     active_members_away,
-    active_seats_away,
     hold_users,
     seat,
+    seat_rows_query,
+    seats_from,
 )
 from db.models import Away, DayOff, DutyRun, Group, Member, ModAssignment, User
 from db.rows import plain_rows
@@ -94,18 +95,17 @@ _RANKED_TURNS = (
 # what the rule needs of the turns fixed so far, whatever the length of the history: the
 # turns from ``start`` on (pins), each member's latest announced turn before it, and the
 # turns before it that were never announced (few: they count only on study days)
+_KEPT_TURN = or_(
+    _RANKED_TURNS.c.day >= bindparam("start"),
+    ~_RANKED_TURNS.c.announced,
+    _RANKED_TURNS.c.recency == 1,  # (the newest of those ranked; the rest pass above)
+)
 _FIXED_TURNS = select(
     _RANKED_TURNS.c.day,
     _RANKED_TURNS.c.member_id,
     _RANKED_TURNS.c.source,
     _RANKED_TURNS.c.announced,
-).where(
-    or_(
-        _RANKED_TURNS.c.day >= bindparam("start"),
-        ~_RANKED_TURNS.c.announced,
-        _RANKED_TURNS.c.recency == 1,  # (the newest of those ranked; the rest pass above)
-    )
-)
+).where(_KEPT_TURN)
 # the same and, in rows without a member, the group's days off (day, reason): one query
 # where the calendar has not read them yet
 _FIXED_TURNS_AND_DAYS_OFF: CompoundSelect[date, int | None, str | None, bool | None] = union_all(
@@ -113,6 +113,43 @@ _FIXED_TURNS_AND_DAYS_OFF: CompoundSelect[date, int | None, str | None, bool | N
     select(DayOff.day, null(), DayOff.reason, null()).where(
         DayOff.group_id == bindparam("group_id")
     ),
+)
+# A projection's whole input in one query (on a busy command each query costs more than
+# the rows it brings): the active members with their away periods (``seats_from``'s
+# columns), the fixed turns and, unless the calendar holds them, the days off, told apart
+# by the first column. Columns: kind, announced, then the seat's (member id, position,
+# user id, group id, name, joined at, away from, away to), where a turn puts its member,
+# source and day in member id, name and "away from", and a day off its reason and day in
+# name and "away from". (The seats come first: their columns carry the types.)
+_SEAT, _TURN, _DAY_OFF = "seat", "turn", "day off"
+_SEAT_PART = seat_rows_query(literal(_SEAT), null())
+_TURN_PART = select(
+    literal(_TURN),
+    _RANKED_TURNS.c.announced,
+    _RANKED_TURNS.c.member_id,
+    null(),
+    null(),
+    null(),
+    _RANKED_TURNS.c.source,
+    null(),
+    _RANKED_TURNS.c.day,
+    null(),
+).where(_KEPT_TURN)
+_DAY_OFF_PART = select(
+    literal(_DAY_OFF),
+    null(),
+    null(),
+    null(),
+    null(),
+    null(),
+    DayOff.reason,
+    null(),
+    DayOff.day,
+    null(),
+).where(DayOff.group_id == bindparam("group_id"))
+_PROJECTION_INPUT: CompoundSelect[*tuple[Any, ...]] = union_all(_SEAT_PART, _TURN_PART)
+_PROJECTION_INPUT_AND_DAYS_OFF: CompoundSelect[*tuple[Any, ...]] = union_all(
+    _SEAT_PART, _TURN_PART, _DAY_OFF_PART
 )
 _TURN_OF_DAY = (  # with its member's user, for ``mention``
     select(ModAssignment.id, Member, User)
@@ -218,6 +255,9 @@ class Seat(Protocol):
 
 
 S = TypeVar("S", bound=Seat)
+# what the rule reads: the fixed turns, the calendar, the active members and their away
+# periods (member id, first day, last day)
+_Inputs = tuple[list[_Fixed], StudyCalendar, Sequence[S], Sequence[tuple[int, date, date]]]
 
 
 def pick(
@@ -240,19 +280,16 @@ def pick(
 
 
 def _plan(
-    session: Session,
-    group: Group,
     start: date,
     count: int,
-    read: Callable[[], tuple[Sequence[S], Sequence[tuple[int, date, date]]]],
+    inputs: _Inputs[S],
     lookup: Callable[[int], S | None],
 ) -> list[tuple[date, S | None, bool, str | None]]:
     """The rule applied to the first ``count`` study days from ``start``: (day, member,
-    whether pinned, the pin's source); ``read`` gives the active members and
-    their away periods, ``lookup`` a pinned member who is no longer active."""
-    fixed, calendar = _turns_and_calendar(session, group, start)
+    whether pinned, the pin's source); ``lookup`` gives a pinned member who is no longer
+    active."""
+    fixed, calendar, members, periods = inputs
     days = calendar.study_days(start, count)
-    members, periods = read()
     by_id = {m.id: m for m in members}
     away = AwayBook.of(periods)
     last = _last_from(fixed, start, calendar)
@@ -278,15 +315,35 @@ def _plan(
     return plan
 
 
+def _projection_inputs(session: Session, group: Group, start: date) -> _Inputs[SeatRow]:
+    """What ``project`` needs, read in one query (``_PROJECTION_INPUT``)."""
+    known = known_days_off(session, group.id)
+    query = _PROJECTION_INPUT if known else _PROJECTION_INPUT_AND_DAYS_OFF
+    seat_rows: list[tuple[Any, ...]] = []
+    fixed: list[_Fixed] = []
+    days_off: dict[date, str | None] = {}
+    rows = plain_rows(session, query, {"group_id": group.id, "start": start})
+    for kind, announced, member_id, position, user_id, group_id, name, joined, day, end in rows:
+        if kind == _SEAT:
+            seat_rows.append((member_id, position, user_id, group_id, name, joined, day, end))
+        elif kind == _TURN:
+            if member_id is not None:
+                fixed.append(_Fixed(day, member_id, name, bool(announced)))
+        else:
+            days_off[day] = name
+    if not known:
+        hold_days_off(session, group.id, days_off)
+    members, periods = seats_from(seat_rows)
+    return fixed, StudyCalendar(session, group), members, periods
+
+
 def project(session: Session, group: Group, start: date, count: int) -> list[Turn]:
     """The moderators of the first ``count`` study days from ``start`` (inclusive), read
     as plain rows (``moderator_for`` gives the ``Member`` of a day)."""
     plan = _plan(
-        session,
-        group,
         start,
         count,
-        lambda: active_seats_away(session, group, start),
+        _projection_inputs(session, group, start),
         lambda member_id: seat(session, member_id),
     )
     return [Turn(day, member, pinned, source) for day, member, pinned, source in plan]
@@ -295,12 +352,12 @@ def project(session: Session, group: Group, start: date, count: int) -> list[Tur
 def _first_member(session: Session, group: Group, day: date) -> Member | None:
     """The moderator the rule gives ``day``, as a ``Member`` (its user held for
     ``mention``)."""
+    fixed, calendar = _turns_and_calendar(session, group, day)
+    members, periods = active_members_away(session, group, day)
     plan = _plan(
-        session,
-        group,
         day,
         1,
-        lambda: active_members_away(session, group, day),
+        (fixed, calendar, members, periods),
         lambda member_id: session.get(Member, member_id),
     )
     return plan[0][1] if plan else None
