@@ -74,9 +74,17 @@ def main() -> dict[str, object]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300, help="calls per command")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--group-cache-seconds",
+        type=float,
+        default=None,
+        help="the group cache's time (default: the setting's; 0: every command reads its group)",
+    )
     args = parser.parse_args()
     with database(args.database_url) as url:
         settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+        if args.group_cache_seconds is not None:
+            settings = settings.model_copy(update={"group_cache_seconds": args.group_cache_seconds})
         # a month of history: the clock walks from 2026-11-02 (Monday), the review running
         # each study day, to Monday 2026-12-07 08:00 in Seoul
         clock = ManualClock(datetime(2026, 11, 1, 15, 0, tzinfo=UTC))
@@ -112,6 +120,7 @@ def main() -> dict[str, object]:
     return {
         "bench": "commands",
         "backend": backend,
+        "group_cache_seconds": settings.group_cache_seconds,
         "calls_per_command": args.n,
         "rounds_best_of": ROUNDS,
         "per_second": {k: round(v, 1) for k, v in rates.items()},
